@@ -1,0 +1,45 @@
+"""The library behind the commands: each function takes the repository root and returns a result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator import output
+from generator.spec import Spec, load_spec
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    spec: Spec
+    files: dict[str, str]
+    """{path inside rendered/: text}"""
+
+
+def plan_repository(root: Path) -> Plan:
+    """Load the spec and render it in memory; nothing is written."""
+    from generator.render import render
+    from generator.templating import repository_overrides
+
+    spec = load_spec(root)
+    return Plan(spec, render(spec, repository_overrides(root)))
+
+
+def render_repository(root: Path) -> tuple[Plan, output.Changes]:
+    """Render and replace rendered/ atomically; writes nothing when nothing changed."""
+    plan = plan_repository(root)
+    current = output.read_tree(root / output.RENDERED)
+    changes = output.compare(plan.files, current)
+    if changes:
+        output.write_atomically(root, plan.files, current)
+    else:
+        output.clean_leftovers(root)
+    return plan, changes
+
+
+def check_repository(root: Path) -> tuple[output.Changes, str]:
+    """What render would change in rendered/, and the unified diff; writes nothing."""
+    plan = plan_repository(root)
+    current = output.read_tree(root / output.RENDERED)
+    changes = output.compare(plan.files, current)
+    return changes, output.unified_diff(plan.files, current, changes) if changes else ""

@@ -1,0 +1,68 @@
+"""The one exception hierarchy; the CLI maps each class to its exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class GitopsGenError(Exception):
+    """An expected failure: a clear message and an exit code, never a traceback."""
+
+    exit_code = 1
+
+
+class UsageError(GitopsGenError):
+    """Invalid input or usage (exit 2)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One located problem in a file the user wrote."""
+
+    file: str
+    """Path relative to the repository root, with forward slashes."""
+    line: int
+    """1-based line, 0 when unknown."""
+    col: int
+    """1-based column, 0 when unknown."""
+    path: str
+    """Dotted path inside the document, empty for the document itself."""
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.col}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class SpecError(UsageError):
+    """The spec in environments/ (or a template) is invalid; carries every problem found."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(sorted(problems, key=lambda p: (p.file, p.line, p.col, p.path)))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the spec:"
+        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+class RenderError(UsageError):
+    """A template failed or produced an invalid object."""
+
+
+class OutputError(GitopsGenError):
+    """rendered/ could not be written (permissions, disk full, ...); the old output is intact."""
+
+
+class GitError(GitopsGenError):
+    """A git operation failed."""
+
+
+class PublishError(UsageError):
+    """publish refused to run (stale or dirty rendered/, bad arguments)."""

@@ -1,0 +1,179 @@
+"""The plan against rendered/: what changes, an atomic replacement, and the unified diff for check."""
+
+from __future__ import annotations
+
+import difflib
+import errno
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.errors import OutputError
+
+RENDERED = "rendered"
+_TMP_PREFIX = ".gitops-gen-tmp-"
+
+
+@dataclass(slots=True)
+class Changes:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.created or self.updated or self.removed)
+
+    def by_group(self) -> dict[str, tuple[int, int, int]]:
+        """Counts per group: ``bootstrap`` or an environment name."""
+        groups: dict[str, list[int]] = {}
+        for index, paths in enumerate((self.created, self.updated, self.removed)):
+            for path in paths:
+                groups.setdefault(group_of(path), [0, 0, 0])[index] += 1
+        return {name: (c[0], c[1], c[2]) for name, c in sorted(groups.items())}
+
+
+def group_of(path: str) -> str:
+    parts = path.split("/")
+    return parts[1] if parts[0] == "environments" and len(parts) > 2 else parts[0]
+
+
+def read_tree(directory: Path) -> dict[str, bytes]:
+    """Every file under ``directory`` as {relative posix path: bytes}."""
+    tree: dict[str, bytes] = {}
+    if not directory.is_dir():
+        return tree
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames.sort()
+        base = Path(dirpath)
+        for name in filenames:
+            path = base / name
+            tree[path.relative_to(directory).as_posix()] = path.read_bytes()
+    return tree
+
+
+def compare(plan: Mapping[str, str], current: Mapping[str, bytes]) -> Changes:
+    changes = Changes()
+    for path, text in plan.items():
+        old = current.get(path)
+        if old is None:
+            changes.created.append(path)
+        elif old != text.encode("utf-8"):
+            changes.updated.append(path)
+    changes.removed = sorted(set(current) - set(plan))
+    return changes
+
+
+def unified_diff(plan: Mapping[str, str], current: Mapping[str, bytes], changes: Changes) -> str:
+    """A git-style unified diff from the files on disk (a/) to what render would write (b/)."""
+    out: list[str] = []
+    for path in sorted([*changes.created, *changes.updated, *changes.removed]):
+        old = current[path].decode("utf-8", "replace") if path in current else ""
+        new = plan.get(path, "")
+        a = f"a/{RENDERED}/{path}" if path in current else "/dev/null"
+        b = f"b/{RENDERED}/{path}" if path in plan else "/dev/null"
+        out.extend(
+            difflib.unified_diff(
+                old.splitlines(keepends=True), new.splitlines(keepends=True), a, b, n=3
+            )
+        )
+        if out and not out[-1].endswith("\n"):
+            out[-1] += "\n\\ No newline at end of file\n"
+    return "".join(out)
+
+
+def write_atomically(root: Path, plan: Mapping[str, str], current: Mapping[str, bytes]) -> None:
+    """Replace rendered/ with ``plan`` in one step: it is either the old tree or the new one.
+
+    The new tree is built beside rendered/ (unchanged files are hard links, so this is cheap),
+    then swapped in with one rename (renameat2 RENAME_EXCHANGE where the kernel has it).
+    """
+    target = root / RENDERED
+    clean_leftovers(root)
+    staging = root / f"{_TMP_PREFIX}{os.getpid()}"
+    try:
+        _build(staging, target, plan, current)
+        if target.exists():
+            shutil.rmtree(_exchange(staging, target, root), ignore_errors=True)
+        else:
+            os.rename(staging, target)
+            _fsync_dir(root)
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        reason = os.strerror(e.errno) if e.errno else str(e)
+        raise OutputError(
+            f"could not write {RENDERED}/ ({reason}); it is unchanged. Fix the cause and run again."
+        ) from None
+
+
+def clean_leftovers(root: Path) -> None:
+    """Remove staging trees that a killed run left behind."""
+    for leftover in root.glob(_TMP_PREFIX + "*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _build(staging: Path, target: Path, plan: Mapping[str, str], current: Mapping[str, bytes]) -> None:
+    made: set[Path] = set()
+    for path, text in plan.items():
+        dest = staging / path
+        if dest.parent not in made:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            made.add(dest.parent)
+        data = text.encode("utf-8")
+        if current.get(path) == data:
+            try:
+                os.link(target / path, dest)
+                continue
+            except OSError:
+                pass
+        with open(dest, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    for directory in sorted(made, key=lambda p: len(p.parts), reverse=True):
+        _fsync_dir(directory)
+    staging.mkdir(exist_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(staging: Path, target: Path, root: Path) -> Path:
+    """Swap two directories atomically (renameat2 where the kernel has it, else two renames).
+
+    Returns the directory that now holds the old tree, for the caller to remove.
+    """
+    import ctypes
+    import ctypes.util
+
+    libc_name = ctypes.util.find_library("c")
+    renameat2 = getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None) if libc_name else None
+    if renameat2 is not None:
+        at_fdcwd = -100
+        result = renameat2(
+            at_fdcwd, os.fsencode(staging), at_fdcwd, os.fsencode(target), _RENAME_EXCHANGE
+        )
+        if result == 0:
+            _fsync_dir(target.parent)
+            return staging
+        err = ctypes.get_errno()
+        if err not in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            raise OSError(err, os.strerror(err))
+    backup = root / f"{_TMP_PREFIX}old-{os.getpid()}"
+    os.rename(target, backup)
+    os.rename(staging, target)
+    _fsync_dir(target.parent)
+    return backup
+
+
+def iter_groups(changes: Changes) -> Iterator[tuple[str, tuple[int, int, int]]]:
+    yield from changes.by_group().items()

@@ -1,0 +1,524 @@
+"""Load and validate environments/ into frozen dataclasses; nothing downstream sees the raw files."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from generator import naming, yamlio
+from generator.errors import Problem, SpecError
+from generator.merge import deep_merge, set_path
+
+SPEC_DIR = "environments"
+PROJECT_FILE = "_project.yaml"
+DEFAULT_SERVER = "https://kubernetes.default.svc"
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    repository: str
+    """oci://host/path or https://host/path, as Helm's dependency ``repository`` takes it."""
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scm:
+    """The SCM as the Promoter's GitRepository and ScmProvider describe it."""
+
+    provider: str
+    secret_ref: str
+    domain: str | None
+    """Host for self-hosted providers; None for github.com and gitlab.com."""
+    owner: str
+    """Owner (github, forgejo, gitea) or namespace (gitlab) of the repository."""
+    repository: str
+    app_id: int | None = None
+    installation_id: int | None = None
+    project_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    name: str
+    repo_url: str
+    branch_prefix: str
+    scm: Scm
+    argocd_namespace: str
+    argocd_project: str
+    promoter_namespace: str
+    active_gates: tuple[str, ...]
+    """Commit-status keys checked on every environment's active branch."""
+    proposed_gates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPolicy:
+    automated: bool
+    prune: bool
+    self_heal: bool
+    allow_empty: bool
+    options: tuple[str, ...]
+    retry: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppRelease:
+    """One app as one environment runs it, after every merge."""
+
+    name: str
+    release_name: str
+    chart: Chart
+    image_tag: str | None
+    pull_policy: str | None
+    """The effective pull policy (explicit, else from the tag); None when the app has no image."""
+    values: Mapping[str, Any]
+    """The wrapper chart's values.yaml: ``global`` at the top, the rest under the chart's name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    name: str
+    file: str
+    branch: str
+    """The active branch; the Promoter's proposed branch is ``branch + "-next"``."""
+    namespace: str
+    server: str | None
+    cluster_name: str | None
+    auto_merge: bool
+    active_gates: tuple[str, ...]
+    proposed_gates: tuple[str, ...]
+    sync: SyncPolicy
+    ignore_differences: tuple[Mapping[str, Any], ...]
+    apps: tuple[AppRelease, ...]
+    """Enabled apps, sorted by name."""
+    disabled_apps: tuple[str, ...]
+
+    @property
+    def next_branch(self) -> str:
+        return self.branch + "-next"
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    project: Project
+    environments: tuple[Environment, ...]
+    """In promotion order."""
+    files: tuple[str, ...] = field(default=())
+
+    def environment(self, name: str) -> Environment:
+        for env in self.environments:
+            if env.name == name:
+                return env
+        raise KeyError(name)
+
+
+@cache
+def spec_schema() -> dict[str, Any]:
+    text = resources.files("generator").joinpath("schemas/spec.schema.json").read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+@cache
+def _validator(kind: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = spec_schema()
+    return Draft202012Validator({"$ref": f"#/$defs/{kind}", "$defs": schema["$defs"]})
+
+
+class _Source:
+    """One spec file: its text, its data, and (built only when an error needs it) its locations."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.text = text
+        self.data: Any = None
+        self._located: Any = None
+
+    def where(self, path: tuple[str | int, ...], message: str) -> Problem:
+        if self._located is None:
+            try:
+                self._located = yamlio.load_located(self.text)
+            except yamlio.YAMLLoadError:
+                self._located = {}
+        line, col = yamlio.locate(self._located, path) if path else (1, 1)
+        return Problem(self.file, line, col, yamlio.format_path(path), message)
+
+
+def read_spec_files(root: Path) -> dict[str, str]:
+    """The spec files under ``root/environments`` as {relative path: text}; refuses escaping symlinks."""
+    spec_dir = root / SPEC_DIR
+    if not spec_dir.is_dir():
+        raise SpecError(
+            [Problem(SPEC_DIR, 0, 0, "", "not found; create it (gitops-gen init) or pass -C DIR")]
+        )
+    real_root = root.resolve()
+    files: dict[str, str] = {}
+    problems: list[Problem] = []
+    for path in sorted(spec_dir.iterdir()):
+        rel = f"{SPEC_DIR}/{path.name}"
+        if path.suffix == ".yml":
+            problems.append(Problem(rel, 0, 0, "", "spec files end in .yaml; rename it"))
+            continue
+        if path.suffix != ".yaml":
+            continue
+        if not path.resolve().is_relative_to(real_root):
+            problems.append(Problem(rel, 0, 0, "", "is a link to outside the repository; refused"))
+            continue
+        if not path.is_file():
+            problems.append(Problem(rel, 0, 0, "", "is not a regular file"))
+            continue
+        if path.stat().st_size > yamlio.MAX_FILE_BYTES:
+            problems.append(
+                Problem(rel, 0, 0, "", f"is larger than {yamlio.MAX_FILE_BYTES >> 20} MiB; refused")
+            )
+            continue
+        try:
+            files[rel] = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            problems.append(Problem(rel, 0, 0, "", f"is not UTF-8 text (byte {e.start})"))
+    if problems:
+        raise SpecError(problems)
+    return files
+
+
+def load_spec(root: Path) -> Spec:
+    """Read, validate and merge ``root/environments``; raises SpecError with every problem found."""
+    return parse_spec(read_spec_files(root))
+
+
+def parse_spec(files: Mapping[str, str]) -> Spec:
+    """Build the Spec from {path: text} (from disk, or from a git revision)."""
+    sources = {name: _Source(name, text) for name, text in sorted(files.items())}
+    problems: list[Problem] = []
+    project_name = f"{SPEC_DIR}/{PROJECT_FILE}"
+    if not sources:
+        raise SpecError([Problem(SPEC_DIR, 0, 0, "", "the spec is empty: no .yaml files")])
+    if project_name not in sources:
+        problems.append(
+            Problem(project_name, 0, 0, "", "missing: it holds the project, apps and promotion order")
+        )
+    for source in sources.values():
+        _parse(source, project_name, problems)
+    if problems:
+        raise SpecError(problems)
+    builder = _Builder(sources, project_name)
+    spec = builder.build()
+    if builder.problems:
+        raise SpecError(builder.problems)
+    return spec
+
+
+def _parse(source: _Source, project_name: str, problems: list[Problem]) -> None:
+    try:
+        data = yamlio.load(source.text)
+    except yamlio.YAMLLoadError as e:
+        problems.append(Problem(source.file, e.line, e.col, e.path, e.message))
+        return
+    if data is None:
+        what = "the spec is empty" if source.file == project_name else "the environment is empty"
+        problems.append(Problem(source.file, 1, 1, "", f"{what}; write {{}} for an empty environment"))
+        return
+    kind = "projectFile" if source.file == project_name else "environmentFile"
+    for error in _validator(kind).iter_errors(data):
+        problems.append(source.where(tuple(error.absolute_path), _schema_message(error)))
+    for path in _non_string_keys(data, ()):
+        problems.append(source.where(path, "keys must be strings; quote the key"))
+    source.data = data
+
+
+def _schema_message(error: Any) -> str:
+    """A jsonschema error in the words a person acts on."""
+    kind = error.validator
+    if kind == "additionalProperties":
+        extra = sorted(map(str, set(error.instance) - set(error.schema.get("properties", {}))))
+        known = ", ".join(sorted(error.schema.get("properties", {})))
+        return f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (allowed: {known})"
+    if kind == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        got = _type_name(error.instance)
+        hint = "; quote it to make it a string" if expected == "string" and got != "null" else ""
+        return f"must be {_article(expected)}, not {got}{hint}"
+    if kind == "pattern":
+        return f"{error.instance!r} {error.schema.get('x-error', 'does not match ' + error.validator_value)}"
+    if kind == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"{error.instance!r} is not one of: {allowed}"
+    if kind == "required":
+        return error.message.replace("is a required property", "is required")
+    if kind == "uniqueItems":
+        return "lists the same entry twice"
+    if kind == "minItems":
+        return "must not be empty"
+    if kind == "minProperties":
+        return "must define at least one entry"
+    return str(error.message)
+
+
+def _article(name: str) -> str:
+    return ("an " if name[:1] in "aeiou" else "a ") + name
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a map",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def _non_string_keys(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                yield (*path, key)
+            else:
+                yield from _non_string_keys(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _non_string_keys(value, (*path, index))
+
+
+_REPO_URL = re.compile(r"https://(?P<host>[^/\s]+)/(?P<path>[^\s]+?)(?:\.git)?/?")
+
+
+class _Builder:
+    """Cross-file checks and merging; collects problems instead of stopping at the first."""
+
+    def __init__(self, sources: dict[str, _Source], project_name: str) -> None:
+        self.sources = sources
+        self.project_source = sources[project_name]
+        self.problems: list[Problem] = []
+
+    def fail(self, source: _Source, path: tuple[str | int, ...], message: str) -> None:
+        self.problems.append(source.where(path, message))
+
+    def build(self) -> Spec:
+        doc = self.project_source.data
+        project = self._project(doc)
+        env_sources = {
+            Path(name).stem: source
+            for name, source in self.sources.items()
+            if source is not self.project_source
+        }
+        order = self._order(doc["promotion"]["order"], env_sources)
+        defaults = doc.get("defaults") or {}
+        environments = []
+        for name in order:
+            env = self._environment(name, env_sources[name], project, doc["apps"], defaults)
+            if env is not None:
+                environments.append(env)
+        return Spec(project, tuple(environments), tuple(self.sources))
+
+    def _project(self, doc: Mapping[str, Any]) -> Project:
+        src = self.project_source
+        settings = doc["project"]
+        name = settings["name"]
+        if problem := naming.dns_label_problem(name):
+            self.fail(src, ("project", "name"), problem)
+        for app in doc["apps"]:
+            if problem := naming.dns_label_problem(app):
+                self.fail(src, ("apps", app), "app name " + problem)
+        prefix = settings.get("branchPrefix", "environment/")
+        if prefix and (problem := naming.branch_problem(prefix + "x")):
+            self.fail(src, ("project", "branchPrefix"), problem.replace(repr(prefix + "x"), repr(prefix)))
+        gates = doc["promotion"].get("gates") or {}
+        return Project(
+            name=name,
+            repo_url=settings["repoURL"],
+            branch_prefix=prefix,
+            scm=self._scm(settings),
+            argocd_namespace=(settings.get("argocd") or {}).get("namespace", "argocd"),
+            argocd_project=(settings.get("argocd") or {}).get("project", "default"),
+            promoter_namespace=(settings.get("promoter") or {}).get("namespace", "promoter-system"),
+            active_gates=tuple(gates.get("active", ["argocd-health"])),
+            proposed_gates=tuple(gates.get("proposed", [])),
+        )
+
+    def _scm(self, settings: Mapping[str, Any]) -> Scm:
+        src = self.project_source
+        scm = settings["scm"]
+        provider = scm["provider"]
+        match = _REPO_URL.fullmatch(settings["repoURL"])
+        host, path = (match["host"], match["path"]) if match else ("", "")
+        parts = path.split("/")
+        if provider == "gitlab":
+            owner, repository = "/".join(parts[:-1]), parts[-1]
+        else:
+            owner, repository = (parts[0], parts[1]) if len(parts) == 2 else ("", "")
+        if not owner or not repository:
+            layout = "namespace/name" if provider == "gitlab" else "owner/name"
+            self.fail(src, ("project", "repoURL"), f"must be https://host/{layout}[.git] for {provider}")
+        public = {"github": "github.com", "gitlab": "gitlab.com"}.get(provider)
+        domain = scm.get("domain", host)
+        if domain == public:
+            domain = None
+        required = {"github": "appID", "gitlab": "projectId"}.get(provider)
+        if required and required not in scm:
+            self.fail(src, ("project", "scm"), f"{required} is required for {provider}")
+        for key, only in (("appID", "github"), ("installationID", "github"), ("projectId", "gitlab")):
+            if key in scm and provider != only:
+                self.fail(src, ("project", "scm", key), f"only applies to {only}, not {provider}")
+        return Scm(
+            provider=provider,
+            secret_ref=scm["secretRef"],
+            domain=domain or None,
+            owner=owner,
+            repository=repository,
+            app_id=scm.get("appID"),
+            installation_id=scm.get("installationID"),
+            project_id=scm.get("projectId"),
+        )
+
+    def _order(self, order: list[str], env_sources: dict[str, _Source]) -> list[str]:
+        src = self.project_source
+        seen: set[str] = set()
+        result = []
+        for index, name in enumerate(order):
+            where = ("promotion", "order", index)
+            if name in seen:
+                self.fail(src, where, f"environment {name!r} is listed twice; keep one")
+            elif name not in env_sources:
+                self.fail(src, where, f"environment {name!r} has no file {SPEC_DIR}/{name}.yaml")
+            else:
+                result.append(name)
+            seen.add(name)
+        for name, source in env_sources.items():
+            if problem := naming.dns_label_problem(name):
+                self.fail(source, (), "environment name (the file name) " + problem)
+            elif name not in seen:
+                self.fail(
+                    source,
+                    (),
+                    f"environment {name!r} is not in promotion.order of {SPEC_DIR}/{PROJECT_FILE}; "
+                    "add it there or remove this file",
+                )
+        return [name for name in result if not naming.dns_label_problem(name)]
+
+    def _environment(
+        self,
+        name: str,
+        source: _Source,
+        project: Project,
+        app_defs: Mapping[str, Any],
+        defaults: Mapping[str, Any],
+    ) -> Environment | None:
+        doc = deep_merge({k: v for k, v in defaults.items() if k != "apps"}, source.data)
+        doc.pop("apps", None)
+        branch = project.branch_prefix + name
+        if problem := naming.branch_problem(branch):
+            self.fail(source, (), problem)
+        namespace = doc.get("namespace")
+        if namespace is None:
+            self.fail(source, (), "namespace is required; set it here or in defaults")
+            namespace = ""
+        elif problem := naming.dns_label_problem(namespace):
+            self.fail(source, ("namespace",), "namespace " + problem)
+        destination = doc.get("destination") or {}
+        server, cluster = destination.get("server"), destination.get("name")
+        if server and cluster:
+            self.fail(
+                source,
+                ("destination",),
+                "set destination.server or destination.name, not both "
+                "(write server: null to drop a server from defaults)",
+            )
+        if not server and not cluster:
+            server = DEFAULT_SERVER
+        overrides = (source.data.get("apps") or {}, (defaults.get("apps") or {}))
+        for where, layer in zip(((source,), (self.project_source,)), overrides, strict=True):
+            for app in layer:
+                if app not in app_defs:
+                    path = ("apps", app) if where[0] is source else ("defaults", "apps", app)
+                    self.fail(where[0], path, f"app {app!r} is not defined in apps of {PROJECT_FILE}")
+        apps, disabled = [], []
+        for app_name in sorted(app_defs):
+            layers = [
+                app_defs[app_name],
+                (defaults.get("apps") or {}).get(app_name) or {},
+                (source.data.get("apps") or {}).get(app_name) or {},
+            ]
+            merged: dict[str, Any] = {}
+            for layer in layers:
+                merged = deep_merge(merged, layer)
+            if merged.get("enabled", True) is False:
+                disabled.append(app_name)
+                continue
+            release = self._release(app_name, merged, source)
+            if release is not None:
+                apps.append(release)
+        gates = doc.get("gates") or {}
+        sync = doc.get("sync") or {}
+        return Environment(
+            name=name,
+            file=source.file,
+            branch=branch,
+            namespace=namespace,
+            server=server,
+            cluster_name=cluster,
+            auto_merge=doc.get("autoMerge", True),
+            active_gates=tuple(gates.get("active", ())),
+            proposed_gates=tuple(gates.get("proposed", ())),
+            sync=SyncPolicy(
+                automated=sync.get("automated", True),
+                prune=sync.get("prune", True),
+                self_heal=sync.get("selfHeal", True),
+                allow_empty=sync.get("allowEmpty", False),
+                options=tuple(sync.get("options", ())),
+                retry=sync.get("retry"),
+            ),
+            ignore_differences=tuple(doc.get("ignoreDifferences", ())),
+            apps=tuple(apps),
+            disabled_apps=tuple(disabled),
+        )
+
+    def _release(self, name: str, merged: Mapping[str, Any], source: _Source) -> AppRelease | None:
+        chart = Chart(**merged["chart"])
+        values: dict[str, Any] = dict(merged.get("values") or {})
+        image = merged.get("image") or {}
+        tag = image.get("tag")
+        policy = None
+        if tag is not None:
+            policy = naming.pull_policy(tag, image.get("pullPolicy"))
+            for key, default, value in (
+                ("tagPath", "image.tag", tag),
+                ("pullPolicyPath", "image.pullPolicy", policy),
+            ):
+                path = image.get(key, default).split(".")
+                try:
+                    set_path(values, path, value)
+                except TypeError as e:
+                    self.fail(
+                        source,
+                        ("apps", name, "image", key),
+                        f"cannot set {'.'.join(path)}: values.{e} is not a map",
+                    )
+                    return None
+        global_values = values.pop("global", {})
+        if not isinstance(global_values, dict):
+            self.fail(source, ("apps", name, "values", "global"), "global must be a map")
+            return None
+        wrapper: dict[str, Any] = {}
+        if global_values:
+            wrapper["global"] = global_values
+        wrapper[chart.name] = values
+        return AppRelease(
+            name=name,
+            release_name=merged.get("releaseName", name),
+            chart=chart,
+            image_tag=tag,
+            pull_policy=policy,
+            values=wrapper,
+        )

@@ -1,0 +1,88 @@
+"""The Jinja2 environment: built-in templates, overridable file by file by a repository's templates/."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from generator import yamlio
+from generator.errors import Problem, SpecError
+
+TEMPLATE_DIR = "templates"
+
+
+def builtin_template_dir() -> Path:
+    """Inside a wheel the templates sit in the package; in a source checkout, beside it."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "templates"
+    return packaged if packaged.is_dir() else here.parent / "templates"
+
+
+def _yaml_filter(value: Any, indent: int | None = None) -> str:
+    if indent is None:
+        return yamlio.scalar(value)
+    return yamlio.dump_inline(value, indent)
+
+
+def _md_code(value: Any) -> str:
+    text = str(value).replace("`", "'").replace("|", "\\|")
+    return f"`{text}`"
+
+
+def repository_overrides(root: Path) -> dict[str, str]:
+    """The repository's own templates/ as {name: source}; refuses files that escape the repository."""
+    base = root / TEMPLATE_DIR
+    if not base.is_dir():
+        return {}
+    real_root = root.resolve()
+    overrides: dict[str, str] = {}
+    problems = []
+    for path in sorted(base.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        rel = path.relative_to(root).as_posix()
+        if not path.resolve().is_relative_to(real_root):
+            problems.append(Problem(rel, 0, 0, "", "is a link to outside the repository; refused"))
+            continue
+        if path.is_file():
+            try:
+                overrides[path.relative_to(base).as_posix()] = path.read_text("utf-8")
+            except UnicodeDecodeError:
+                problems.append(Problem(rel, 0, 0, "", "is not UTF-8 text"))
+    if problems:
+        raise SpecError(problems)
+    return overrides
+
+
+class _Loader(jinja2.BaseLoader):
+    """The repository's templates first, then the built-in ones; names never leave either folder."""
+
+    def __init__(self, overrides: Mapping[str, str]) -> None:
+        self.overrides = overrides
+        self.builtin = jinja2.FileSystemLoader(str(builtin_template_dir()))
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        parts = jinja2.loaders.split_template_path(template)  # refuses "..", absolute names
+        name = "/".join(parts)
+        if name in self.overrides:
+            source = self.overrides[name]
+            return source, f"{TEMPLATE_DIR}/{name}", lambda: True
+        source, filename, uptodate = self.builtin.get_source(environment, name)
+        return source, f"{TEMPLATE_DIR}/{name} (built-in)", uptodate
+
+
+def make_environment(overrides: Mapping[str, str] | None = None) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=_Loader(overrides or {}),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        auto_reload=False,
+    )
+    env.filters["yaml"] = _yaml_filter
+    env.filters["yaml_document"] = yamlio.dump_document
+    env.filters["md_code"] = _md_code
+    return env

@@ -1,0 +1,332 @@
+"""The only module that touches YAML: loading (fast, or with line numbers) and safe, deterministic dumping."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+# Limits that keep hostile input from hanging the tool or exhausting memory.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_SCALAR_CHARS = 256 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 2_000_000
+
+
+class YAMLLoadError(Exception):
+    """A file is not valid YAML, or breaks a limit; line and col are 1-based (0 when unknown)."""
+
+    def __init__(self, message: str, line: int = 0, col: int = 0, path: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.col = col
+        self.path = path
+
+
+_loaders: dict[str, Any] = {}
+
+
+def _loader(typ: str) -> Any:
+    """One configured ruamel.yaml instance per kind, built on first use (ruamel is slow to import)."""
+    yaml = _loaders.get(typ)
+    if yaml is None:
+        from ruamel.yaml import YAML
+
+        yaml = YAML(typ=typ, pure=False) if typ == "safe" else YAML(typ=typ)
+        yaml.allow_duplicate_keys = False
+        _loaders[typ] = yaml
+    return yaml
+
+
+def _load(text: str, typ: str) -> Any:
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise YAMLLoadError(
+            f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; split it or move data out of the spec"
+        )
+    try:
+        return _loader(typ).load(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = e.problem or e.context or "invalid YAML"
+        if "duplicate key" in str(e):
+            problem = "duplicate key " + _duplicate_key_name(str(e)) + "; remove one of them"
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        raise YAMLLoadError(f"invalid YAML: {problem}", line, col) from None
+    except YAMLError as e:
+        raise YAMLLoadError(f"invalid YAML: {e}") from None
+    except RecursionError:
+        raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep") from None
+
+
+def _duplicate_key_name(message: str) -> str:
+    match = re.search(r'found duplicate key "([^"]*)"', message)
+    return f'"{match.group(1)}"' if match else ""
+
+
+def load(text: str) -> Any:
+    """Parse one YAML 1.2 document into plain Python data with the C parser, checking the limits."""
+    data = _load(text, "safe")
+    check_limits(data)
+    return data
+
+
+def load_located(text: str) -> Any:
+    """Parse with the round-trip loader, whose maps and lists know their line and column (slow)."""
+    return _load(text, "rt")
+
+
+def locate(doc: Any, path: Sequence[str | int]) -> tuple[int, int]:
+    """The 1-based line and column of ``path`` in a round-trip document (the key for map entries)."""
+    line, col = 1, 1
+    node = doc
+    for part in path:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(node, Mapping) and part in node:
+                if lc is not None:
+                    line, col = lc.key(part)
+                    line, col = line + 1, col + 1
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                if lc is not None:
+                    line, col = lc.item(part)
+                    line, col = line + 1, col + 1
+                node = node[part]
+            else:
+                break
+        except (KeyError, IndexError, TypeError):
+            break
+    return line, col
+
+
+def check_limits(data: Any) -> None:
+    """Refuse documents that nest too deeply, expand too far through aliases, or hold huge strings."""
+    sizes: dict[int, int] = {}
+
+    def walk(node: Any, depth: int, path: tuple[str | int, ...]) -> int:
+        if isinstance(node, str):
+            if len(node) > MAX_SCALAR_CHARS:
+                raise YAMLLoadError(
+                    f"string of {len(node)} characters is longer than the limit of {MAX_SCALAR_CHARS}",
+                    path=format_path(path),
+                )
+            return 1
+        if not isinstance(node, (dict, list)):
+            return 1
+        if depth > MAX_DEPTH:
+            raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep", path=format_path(path))
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        total = 1
+        for key, value in items:
+            total += walk(value, depth + 1, (*path, key))
+            if total > MAX_NODES:
+                raise YAMLLoadError(
+                    f"document expands to more than {MAX_NODES} nodes (aliases repeated too often?)",
+                    path=format_path(path),
+                )
+        sizes[id(node)] = total
+        return total
+
+    walk(data, 0, ())
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """``('apps', 'web', 'values', 'a.b', 0)`` → ``apps.web.values["a.b"][0]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z0-9_-]+", str(part)):
+            out += f".{part}" if out else str(part)
+        else:
+            out += f"[{_quote(str(part))}]"
+    return out
+
+
+# --- dumping -----------------------------------------------------------------------------------
+
+# Plain (unquoted) scalars are allowed only from this conservative alphabet; everything else is
+# double-quoted.  The checks below then exclude what a YAML 1.1 reader (go-yaml in Helm and
+# Argo CD) or a YAML 1.2 reader could take for something other than a string.
+_PLAIN = re.compile(r"[A-Za-z_./][A-Za-z0-9_./@%+=:,()~ -]*")
+_NUMBERISH = re.compile(r"[-+.]?[0-9][0-9A-Za-z_.:+-]*")
+_SPECIAL_WORDS = frozenset(
+    {"y", "yes", "n", "no", "true", "false", "on", "off", "null", "none", "~", "<<", "="}
+)
+_SPECIAL_FLOATS = re.compile(r"[-+]?\.(inf|nan)", re.IGNORECASE)
+# Characters a YAML reader treats as line breaks or that it cannot print: always escaped.
+_ESCAPES = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\n": "\\n",
+    "\t": "\\t",
+    "\r": "\\r",
+    "\0": "\\0",
+    "\x85": "\\N",
+    "\u2028": "\\L",
+    "\u2029": "\\P",
+}
+_NEEDS_ESCAPE = re.compile(
+    '[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]'
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group(0)
+    known = _ESCAPES.get(ch)
+    if known is not None:
+        return known
+    code = ord(ch)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def _quote(text: str) -> str:
+    return '"' + _NEEDS_ESCAPE.sub(_escape, text) + '"'
+
+
+def is_plain_safe(text: str) -> bool:
+    """True when ``text`` reads back as the same string, unquoted, in YAML 1.1 and 1.2 readers."""
+    if not _PLAIN.fullmatch(text):
+        return False
+    if text.endswith((" ", ":")) or text.startswith("...") or ": " in text or " #" in text:
+        return False
+    lowered = text.lower()
+    return not (
+        lowered in _SPECIAL_WORDS
+        or _NUMBERISH.fullmatch(text)
+        or _SPECIAL_FLOATS.fullmatch(text)
+    )
+
+
+_BLOCK_LINE = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*")
+
+
+def _literal_block(text: str, indent: int) -> str | None:
+    """A ``|`` block for readable multi-line strings, or None when a block would not round-trip."""
+    if "\n" not in text or "\r" in text or "\t" in text:
+        return None
+    body = text.rstrip("\n")
+    trailing = len(text) - len(body)
+    if not body or body[0] == " " or body.startswith("\n") or not _BLOCK_LINE.fullmatch(text):
+        return None
+    lines = body.split("\n")
+    if any(line.endswith(" ") for line in lines):
+        return None
+    chomp = "-" if trailing == 0 else ("" if trailing == 1 else "+")
+    pad = " " * indent
+    out = "|" + chomp + "".join("\n" + (pad + line if line else "") for line in lines)
+    if chomp == "+":
+        out += "\n" * (trailing - 1)
+    return out
+
+
+def scalar(value: Any, indent: int = 0) -> str:
+    """One scalar as YAML text that every reader takes back as exactly ``value``."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan"
+        if math.isinf(value):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        mantissa, e, exponent = text.partition("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        return mantissa + e + exponent
+    if isinstance(value, (datetime, date)):
+        return _quote(value.isoformat())
+    if not isinstance(value, str):
+        raise TypeError(f"cannot write a {type(value).__name__} as YAML")
+    if is_plain_safe(value):
+        return value
+    block = _literal_block(value, indent)
+    return block if block is not None else _quote(value)
+
+
+def _key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"mapping keys must be strings, not {type(key).__name__}")
+    return key if is_plain_safe(key) else _quote(key)
+
+
+def _emit(value: Any, indent: int, out: list[str], sort_keys: bool) -> None:
+    """Append ``value`` as the body of a block node at ``indent`` (each item starts a new line)."""
+    pad = " " * indent
+    if isinstance(value, Mapping):
+        keys = sorted(value) if sort_keys else list(value)
+        for key in keys:
+            item = value[key]
+            out.append(f"\n{pad}{_key(key)}:")
+            _emit_child(item, indent, out, sort_keys)
+    else:
+        for item in value:
+            out.append(f"\n{pad}-")
+            if isinstance(item, Mapping) and item:
+                keys = sorted(item) if sort_keys else list(item)
+                first = True
+                for key in keys:
+                    out.append(f" {_key(key)}:" if first else f"\n{pad}  {_key(key)}:")
+                    first = False
+                    _emit_child(item[key], indent + 2, out, sort_keys)
+            else:
+                _emit_child(item, indent, out, sort_keys)
+
+
+def _emit_child(item: Any, indent: int, out: list[str], sort_keys: bool) -> None:
+    if isinstance(item, Mapping):
+        if item:
+            _emit(item, indent + 2, out, sort_keys)
+        else:
+            out.append(" {}")
+    elif isinstance(item, (list, tuple)):
+        if item:
+            _emit(item, indent + 2, out, sort_keys)
+        else:
+            out.append(" []")
+    else:
+        out.append(" " + scalar(item, indent + 2))
+
+
+def dump_document(data: Any, sort_keys: bool = True) -> str:
+    """A whole YAML document (a map, a list or a scalar), ending in one newline."""
+    if isinstance(data, Mapping) and data or isinstance(data, (list, tuple)) and data:
+        out: list[str] = []
+        _emit(data, 0, out, sort_keys)
+        return "".join(out)[1:] + "\n"
+    if isinstance(data, Mapping):
+        return "{}\n"
+    if isinstance(data, (list, tuple)):
+        return "[]\n"
+    return scalar(data) + "\n"
+
+
+def dump_inline(data: Any, indent: int, sort_keys: bool = False) -> str:
+    """What follows ``key:`` in a template: `` scalar``, `` {}``, or a block indented by ``indent``."""
+    out: list[str] = []
+    _emit_child(data, indent - 2, out, sort_keys)
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A parsed file and its text, kept so that errors can be located later."""
+
+    file: str
+    text: str
+    data: Any

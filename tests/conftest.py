@@ -1,0 +1,78 @@
+"""Shared fixtures: git isolated from the user's config, and small repository trees built inline."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_SPEC = REPO / "environments"
+SHARED = REPO.parent / "shared"
+CRDS = SHARED / "reference" / "crds"
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A temporary HOME and global config, a fixed identity and default branch, no signing."""
+    home = tmp_path_factory.mktemp("home")
+    config = home / ".gitconfig"
+    config.write_text(
+        "[user]\n\tname = Test Author\n\temail = author@example.com\n"
+        "[init]\n\tdefaultBranch = main\n"
+        "[commit]\n\tgpgsign = false\n[tag]\n\tgpgsign = false\n"
+        "[protocol \"file\"]\n\tallow = always\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+
+
+def write_tree(root: Path, files: Mapping[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def build_tree(tmp_path: Path) -> Callable[[Mapping[str, str]], Path]:
+    """``build_tree({path: text})`` writes a small repository under tmp_path/repo."""
+
+    def build(files: Mapping[str, str]) -> Path:
+        return write_tree(tmp_path / "repo", files)
+
+    return build
+
+
+@pytest.fixture
+def example_repo(tmp_path: Path) -> Iterator[Path]:
+    """A copy of the bundled example (environments/ and rendered/) outside this checkout."""
+    root = tmp_path / "example"
+    root.mkdir()
+    shutil.copytree(EXAMPLE_SPEC, root / "environments")
+    shutil.copytree(REPO / "rendered", root / "rendered")
+    yield root
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in ``root`` for a test and return its stripped stdout."""
+    result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def snapshot_tree(root: Path) -> dict[str, bytes]:
+    """Every file under root (for 'nothing changed' assertions)."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }

@@ -1,0 +1,43 @@
+"""The example renders, checks and reports through the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from generator.cli import main
+from tests.conftest import snapshot_tree
+
+
+def test_check_passes_on_committed_example(example_repo: Path) -> None:
+    result = CliRunner().invoke(main, ["-C", str(example_repo), "check"])
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.stderr
+
+
+def test_check_reports_stale_output_with_diff(example_repo: Path) -> None:
+    staging = example_repo / "environments" / "staging.yaml"
+    staging.write_text(staging.read_text().replace("staging.serviceradar.cloud", "stg.example.com"))
+    before = snapshot_tree(example_repo)
+    result = CliRunner().invoke(main, ["-C", str(example_repo), "check"])
+    assert result.exit_code == 1
+    assert "-    host: staging.serviceradar.cloud" in result.stdout
+    assert "+    host: stg.example.com" in result.stdout
+    assert "--- a/rendered/environments/staging/serviceradar/values.yaml" in result.stdout
+    assert "gitops-gen render" in result.stderr
+    assert snapshot_tree(example_repo) == before
+
+
+def test_render_then_check(example_repo: Path) -> None:
+    staging = example_repo / "environments" / "staging.yaml"
+    staging.write_text(staging.read_text().replace("staging.serviceradar.cloud", "stg.example.com"))
+    runner = CliRunner()
+    result = runner.invoke(main, ["-C", str(example_repo), "render"])
+    assert result.exit_code == 0, result.output
+    assert "staging    0 created, 1 updated, 0 removed" in result.stderr
+    assert "demo       unchanged" in result.stderr
+    assert "host: stg.example.com" in (
+        example_repo / "rendered/environments/staging/serviceradar/values.yaml"
+    ).read_text()
+    assert runner.invoke(main, ["-C", str(example_repo), "check"]).exit_code == 0

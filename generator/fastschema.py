@@ -46,6 +46,12 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def _unique(items: list[Any]) -> bool:
+    if all(type(item) is str for item in items):  # the common case, in linear time
+        return len(set(items)) == len(items)
+    return all(not _equal(a, b) for i, a in enumerate(items) for b in items[i + 1 :])
+
+
 _TYPES: dict[str, Check] = {
     "object": lambda x: isinstance(x, dict),
     "array": lambda x: isinstance(x, list),
@@ -138,9 +144,7 @@ class _Compiler:
         if key == "uniqueItems":
             if not value:
                 return lambda x: True
-            return lambda x: not isinstance(x, list) or all(
-                not _equal(a, b) for i, a in enumerate(x) for b in x[i + 1 :]
-            )
+            return lambda x: not isinstance(x, list) or _unique(x)
         if key == "minProperties":
             return lambda x: not isinstance(x, dict) or len(x) >= value
         if key == "maxProperties":

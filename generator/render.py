@@ -49,11 +49,94 @@ def render(spec: Spec, templates: Mapping[str, str] | None = None) -> dict[str, 
     renderer = _Renderer(jinja)
     for name, kind in BOOTSTRAP.items():
         plan[f"bootstrap/{name}"] = renderer.render(f"bootstrap/{name}.j2", common, kind)
-    application = jinja.get_template("bootstrap/application.yaml.j2") if spec.environments else None
-    chart = renderer.template("environment/Chart.yaml.j2")
-    values = renderer.template("environment/values.yaml.j2")
-    readme = renderer.template("environment/README.md.j2")
-    for env in spec.environments:
+    templates_by_role = {
+        "application": renderer.template("bootstrap/application.yaml.j2"),
+        "chart": renderer.template("environment/Chart.yaml.j2"),
+        "values": renderer.template("environment/values.yaml.j2"),
+        "readme": renderer.template("environment/README.md.j2"),
+    }
+
+    def render_part(envs: tuple[Environment, ...]) -> dict[str, str]:
+        return _render_environments(renderer, templates_by_role, common, part_of, envs)
+
+    environments = spec.environments
+    if len(environments) >= PARALLEL_FROM and _can_fork():
+        half = (len(environments) + 1) // 2
+        plan.update(_in_parallel(render_part, environments[:half], environments[half:]))
+    else:
+        plan.update(render_part(environments))
+    resources_list = sorted(
+        path.removeprefix("bootstrap/") for path in plan if path.startswith("bootstrap/")
+    )
+    plan["bootstrap/kustomization.yaml"] = renderer.render(
+        "bootstrap/kustomization.yaml.j2", {**common, "resources": resources_list}, "Kustomization"
+    )
+    return dict(sorted(plan.items()))
+
+
+# From this many environments on, a second process renders half of them (when fork is available).
+PARALLEL_FROM = 48
+
+
+def _can_fork() -> bool:
+    import os
+
+    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and not os.environ.get("GITOPS_GEN_NO_FORK")
+
+
+def _in_parallel(
+    render_part: Callable[[tuple[Environment, ...]], dict[str, str]],
+    first: tuple[Environment, ...],
+    second: tuple[Environment, ...],
+) -> dict[str, str]:
+    """Render ``second`` in a forked child while this process renders ``first``.
+
+    The child sends its files back through a pipe.  If it fails in any way, this process renders
+    ``second`` itself, so errors (and which one is reported first) are exactly the sequential ones.
+    """
+    import os
+    import pickle
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 1
+        try:
+            os.close(read_fd)
+            data = pickle.dumps(render_part(second), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    try:
+        files = render_part(first)
+    except BaseException:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+        raise
+    with os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0 and data:
+        files.update(pickle.loads(data))
+    else:
+        files.update(render_part(second))
+    return files
+
+
+def _render_environments(
+    renderer: _Renderer,
+    templates: Mapping[str, jinja2.Template],
+    common: Mapping[str, Any],
+    part_of: Mapping[str, str],
+    environments: tuple[Environment, ...],
+) -> dict[str, str]:
+    plan: dict[str, str] = {}
+    application, chart = templates["application"], templates["chart"]
+    values, readme = templates["values"], templates["readme"]
+    for env in environments:
         sync_options = ["CreateNamespace=true"]
         sync_options += [o for o in env.sync.options if o not in sync_options]
         env_context = {**common, "env": env, "sync_options": sync_options}
@@ -67,19 +150,12 @@ def render(spec: Spec, templates: Mapping[str, str] | None = None) -> dict[str, 
                 "labels": labels,
                 "application_name": application_name(env, app),
             }
-            assert application is not None
             plan[f"bootstrap/applications/{env.name}/{app.name}.yaml"] = renderer.render(
                 application, context, "Application"
             )
             plan[f"{base}/{app.name}/Chart.yaml"] = renderer.render(chart, context, "Chart")
             plan[f"{base}/{app.name}/values.yaml"] = renderer.render(values, context, "Values")
-    resources_list = sorted(
-        path.removeprefix("bootstrap/") for path in plan if path.startswith("bootstrap/")
-    )
-    plan["bootstrap/kustomization.yaml"] = renderer.render(
-        "bootstrap/kustomization.yaml.j2", {**common, "resources": resources_list}, "Kustomization"
-    )
-    return dict(sorted(plan.items()))
+    return plan
 
 
 class _Renderer:

@@ -129,11 +129,31 @@ def _build(staging: Path, target: Path, plan: Mapping[str, str], current: Mappin
                 pass
         with open(dest, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    for directory in sorted(made, key=lambda p: len(p.parts), reverse=True):
-        _fsync_dir(directory)
     staging.mkdir(exist_ok=True)
+    _sync_filesystem(staging)
+
+
+def _sync_filesystem(directory: Path) -> None:
+    """Make every file written under ``directory`` durable before it is swapped in.
+
+    One syncfs(2) for the whole filesystem instead of an fsync per file and directory: the
+    same guarantee, and several seconds faster for thousands of files. Elsewhere: os.sync().
+    """
+    import ctypes
+    import ctypes.util
+
+    libc_name = ctypes.util.find_library("c")
+    syncfs = getattr(ctypes.CDLL(libc_name, use_errno=True), "syncfs", None) if libc_name else None
+    if syncfs is None:
+        os.sync()
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -129,6 +129,7 @@ def _fast_load(text: str) -> Any:
 
     parser = CParser(text)
     get = parser.get_event
+    plain_cache = _plain_cache
     scalar_event, mapping_start = events.ScalarEvent, events.MappingStartEvent
     sequence_start = events.SequenceStartEvent
     closers = (events.MappingEndEvent, events.SequenceEndEvent)
@@ -145,7 +146,14 @@ def _fast_load(text: str) -> Any:
             if kind is scalar_event:
                 if event.anchor is not None or event.tag is not None:
                     raise _Fallback
-                value = _plain(event.value) if event.implicit[0] else event.value
+                value = event.value
+                if event.implicit[0]:
+                    typed = plain_cache.get(value, _NO_KEY)
+                    if typed is _NO_KEY:
+                        typed = _plain(value)
+                        if len(plain_cache) < _PLAIN_CACHE_SIZE:
+                            plain_cache[value] = typed
+                    value = typed
             elif kind is mapping_start or kind is sequence_start:
                 if event.anchor is not None or event.tag is not None:
                     raise _Fallback
@@ -187,6 +195,9 @@ def _fast_load(text: str) -> Any:
 
 
 _NO_KEY = object()
+# Plain scalars repeat a lot (keys above all); their typed values are immutable.
+_plain_cache: dict[str, Any] = {}
+_PLAIN_CACHE_SIZE = 50_000
 
 
 def load_located(text: str) -> Any:

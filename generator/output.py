@@ -44,12 +44,14 @@ def read_tree(directory: Path) -> dict[str, bytes]:
     tree: dict[str, bytes] = {}
     if not directory.is_dir():
         return tree
-    for dirpath, dirnames, filenames in os.walk(directory):
+    top = os.fspath(directory)
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames.sort()
-        base = Path(dirpath)
+        rel = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
         for name in filenames:
-            path = base / name
-            tree[path.relative_to(directory).as_posix()] = path.read_bytes()
+            with open(os.path.join(dirpath, name), "rb") as handle:
+                tree[prefix + name] = handle.read()
     return tree
 
 
@@ -114,16 +116,18 @@ def clean_leftovers(root: Path) -> None:
 
 
 def _build(staging: Path, target: Path, plan: Mapping[str, str], current: Mapping[str, bytes]) -> None:
-    made: set[Path] = set()
+    made: set[str] = set()
+    base, old_base = os.fspath(staging), os.fspath(target)
     for path, text in plan.items():
-        dest = staging / path
-        if dest.parent not in made:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            made.add(dest.parent)
+        dest = os.path.join(base, path)
+        parent = os.path.dirname(dest)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
         data = text.encode("utf-8")
         if current.get(path) == data:
             try:
-                os.link(target / path, dest)
+                os.link(os.path.join(old_base, path), dest)
                 continue
             except OSError:
                 pass

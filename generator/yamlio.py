@@ -383,10 +383,19 @@ def scalar(value: Any, indent: int = 0) -> str:
     return block if block is not None else _quote(value)
 
 
+_keys: dict[str, str] = {}  # key -> its YAML text; keys repeat in every document
+
+
 def _key(key: Any) -> str:
+    text = _keys.get(key) if type(key) is str else None
+    if text is not None:
+        return text
     if not isinstance(key, str):
         raise TypeError(f"mapping keys must be strings, not {type(key).__name__}")
-    return key if is_plain_safe(key) else _quote(key)
+    text = key if is_plain_safe(key) else _quote(key)
+    if len(_keys) < 50_000:
+        _keys[key] = text
+    return text
 
 
 def _emit(value: Any, indent: int, out: list[str], sort_keys: bool) -> None:

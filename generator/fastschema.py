@@ -95,7 +95,14 @@ class _Compiler:
             return lambda x: True
         if len(checks) == 1:
             return checks[0]
-        return lambda x: all(check(x) for check in checks)
+
+        def every(x: Any) -> bool:
+            for check in checks:
+                if not check(x):
+                    return False
+            return True
+
+        return every
 
     def keyword(self, key: str, value: Any, schema: Mapping[str, Any]) -> Check:  # noqa: C901, PLR0911, PLR0912
         if key == "$ref":
@@ -103,20 +110,35 @@ class _Compiler:
         if key == "type":
             names = [value] if isinstance(value, str) else list(value)
             tests = [_TYPES[name] for name in names]
+            if len(tests) == 1:
+                return tests[0]
             return lambda x: any(t(x) for t in tests)
         if key == "properties":
             props = {name: self.compile(sub) for name, sub in value.items()}
-            return lambda x: not isinstance(x, dict) or all(
-                props[k](v) for k, v in x.items() if k in props
-            )
+
+            def properties(x: Any) -> bool:
+                if isinstance(x, dict):
+                    for k, v in x.items():
+                        check = props.get(k)
+                        if check is not None and not check(v):
+                            return False
+                return True
+
+            return properties
         if key == "additionalProperties":
             known = set(schema.get("properties", {}))
             if schema.get("patternProperties"):
                 raise CompileError("patternProperties")
             sub = self.compile(value)
-            return lambda x: not isinstance(x, dict) or all(
-                sub(v) for k, v in x.items() if k not in known
-            )
+
+            def additional(x: Any) -> bool:
+                if isinstance(x, dict):
+                    for k, v in x.items():
+                        if k not in known and not sub(v):
+                            return False
+                return True
+
+            return additional
         if key == "required":
             names = list(value)
             return lambda x: not isinstance(x, dict) or all(n in x for n in names)

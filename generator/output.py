@@ -131,10 +131,18 @@ def _build(staging: Path, target: Path, plan: Mapping[str, str], current: Mappin
                 continue
             except OSError:
                 pass
-        with open(dest, "wb") as handle:
-            handle.write(data)
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
     staging.mkdir(exist_ok=True)
     _sync_filesystem(staging)
+
+
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def _sync_filesystem(directory: Path) -> None:

@@ -81,6 +81,20 @@ def load_located(text: str) -> Any:
     return _load(text, "rt")
 
 
+def parse_events(text: str) -> list[Any]:
+    """The parser events of ``text``, whose marks give each node's exact span (for in-place edits)."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return list(_loader("rt").parse(text))
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        raise YAMLLoadError(f"invalid YAML: {e.problem or e.context or 'invalid YAML'}", line, col) from None
+    except YAMLError as e:
+        raise YAMLLoadError(f"invalid YAML: {e}") from None
+
+
 def locate(doc: Any, path: Sequence[str | int]) -> tuple[int, int]:
     """The 1-based line and column of ``path`` in a round-trip document (the key for map entries)."""
     line, col = 1, 1

@@ -321,10 +321,11 @@ def bump_repository(
                 )
             )
         elif tag_path not in spans and explicit_tag:
+            line, col = yamlio.locate(yamlio.load_located(project_text), ("apps", app))
             out.add(
                 PROJECT_PATH,
-                spans.get(("apps", app, "chart", "version")),
-                ("apps", app, "image"),
+                Span(0, 0, line, col, None, ""),
+                ("apps", app),
                 f"app {app!r} pins no image tag here; add image: {{tag: ...}} under apps.{app} first "
                 "or leave out --image-tag",
             )

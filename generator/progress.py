@@ -22,7 +22,7 @@ class Ticker:
         self.total = total
         self.done = 0
         self._stream = stream
-        self._drawn_at = 0.0
+        self._drawn_at = float("-inf")
         self._width = 0
 
     def __call__(self, n: int = 1, item: str = "") -> None:

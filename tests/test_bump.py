@@ -20,6 +20,19 @@ CHART_YAML = (
 PROJECT = "environments/_project.yaml"
 
 
+def line_col(path: Path, needle: str) -> tuple[int, int]:
+    """1-based line and column of the value right after ``needle`` (a line's start) in ``path``."""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.startswith(needle):
+            return number, len(needle) + 1
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def where(root: Path, file: str, needle: str) -> str:
+    line, col = line_col(root / file, needle)
+    return f"{file}:{line}:{col}"
+
+
 def bump(root: Path, *args: str) -> Result:
     return CliRunner().invoke(main, ["-C", str(root), "bump", *args])
 
@@ -29,6 +42,7 @@ def changed_files(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> se
 
 
 def test_bump_changes_only_the_two_pins_of_the_example(example_repo: Path) -> None:
+    located = where(example_repo, PROJECT, "      version: ")
     before = snapshot_tree(example_repo)
     result = bump(example_repo, "1.0.76")
     assert result.exit_code == 0, result.output
@@ -42,10 +56,7 @@ def test_bump_changes_only_the_two_pins_of_the_example(example_repo: Path) -> No
     assert after[PROJECT] == expected
     spec_changes = {p for p in changed_files(before, after) if p.startswith("environments/")}
     assert spec_changes == {PROJECT}
-    assert (
-        "environments/_project.yaml:25:16: apps.serviceradar.chart.version: 1.0.75 -> 1.0.76"
-        in (result.stderr)
-    )
+    assert f"{located}: apps.serviceradar.chart.version: 1.0.75 -> 1.0.76" in result.stderr
     # Then it rendered: each environment's wrapper chart depends on the new version.
     for env in ("staging", "demo", "prod"):
         chart = (example_repo / f"rendered/environments/{env}/serviceradar/Chart.yaml").read_text()
@@ -73,6 +84,9 @@ def test_bump_edits_a_helm_chart_yaml_keeping_appversion_quoted(example_repo: Pa
 
 def test_json_report(example_repo: Path) -> None:
     shutil.copy(CHART_YAML, example_repo / "Chart.yaml")
+    version_at = line_col(example_repo / PROJECT, "      version: ")
+    tag_at = line_col(example_repo / PROJECT, "      tag: ")
+    staging_at = line_col(example_repo / "environments/staging.yaml", "      tag: ")
     result = bump(example_repo, "v1.1.0", "--chart-yaml", "Chart.yaml", "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -82,9 +96,9 @@ def test_json_report(example_repo: Path) -> None:
     assert report["changed"] is True
     assert report["written"] == ["Chart.yaml", PROJECT]
     assert report["changes"] == [
-        {"file": PROJECT, "line": 25, "column": 16, "path": "apps.serviceradar.chart.version",
+        {"file": PROJECT, "line": version_at[0], "column": version_at[1], "path": "apps.serviceradar.chart.version",
          "old": "1.0.75", "new": "1.1.0"},
-        {"file": PROJECT, "line": 27, "column": 12, "path": "apps.serviceradar.image.tag",
+        {"file": PROJECT, "line": tag_at[0], "column": tag_at[1], "path": "apps.serviceradar.image.tag",
          "old": "v1.0.75", "new": "v1.1.0"},
         {"file": "Chart.yaml", "line": 5, "column": 10, "path": "version",
          "old": "1.0.75", "new": "1.1.0"},
@@ -92,7 +106,7 @@ def test_json_report(example_repo: Path) -> None:
          "old": "1.0.75", "new": "1.1.0"},
     ]  # fmt: skip
     assert report["overrides"] == [
-        {"file": "environments/staging.yaml", "line": 9, "column": 12,
+        {"file": "environments/staging.yaml", "line": staging_at[0], "column": staging_at[1],
          "path": "apps.serviceradar.image.tag", "environment": "staging", "value": "latest",
          "mutable": True},
     ]  # fmt: skip
@@ -136,21 +150,18 @@ def test_environment_pins_are_left_alone_and_reported(example_repo: Path) -> Non
     )
     assert CliRunner().invoke(main, ["-C", str(example_repo), "render"]).exit_code == 0
     prod_before = prod.read_bytes()
+    chart_pin = where(example_repo, "environments/prod.yaml", "      version: ")
+    tag_pin = where(example_repo, "environments/prod.yaml", "      tag: ")
+    latest = where(example_repo, "environments/staging.yaml", "      tag: ")
     result = bump(example_repo, "1.0.76")
     assert result.exit_code == 0, result.output
     assert prod.read_bytes() == prod_before
     assert (
-        "warning: environments/prod.yaml:7:16: apps.serviceradar.chart.version: prod stays pinned "
-        "to 1.0.70" in result.stderr
+        f"warning: {chart_pin}: apps.serviceradar.chart.version: prod stays pinned to 1.0.70"
+        in result.stderr
     )
-    assert (
-        "warning: environments/prod.yaml:9:12: apps.serviceradar.image.tag: prod stays pinned"
-        in (result.stderr)
-    )
-    assert (
-        "note: environments/staging.yaml:9:12: apps.serviceradar.image.tag: staging keeps the "
-        in (result.stderr)
-    )
+    assert f"warning: {tag_pin}: apps.serviceradar.image.tag: prod stays pinned" in result.stderr
+    assert f"note: {latest}: apps.serviceradar.image.tag: staging keeps the " in result.stderr
     rendered = (example_repo / "rendered/environments/prod/serviceradar/Chart.yaml").read_text()
     assert 'version: "1.0.70"' in rendered
 
@@ -234,8 +245,9 @@ def _refused(root: Path, *args: str) -> str:
 
 def test_downgrade_is_refused_with_its_location(example_repo: Path) -> None:
     err = _refused(example_repo, "1.0.74")
+    located = where(example_repo, PROJECT, "      version: ")
     assert (
-        "environments/_project.yaml:25:16: apps.serviceradar.chart.version: 1.0.74 is lower than "
+        f"{located}: apps.serviceradar.chart.version: 1.0.74 is lower than "
         "the current 1.0.75; pass --allow-downgrade" in err
     )
 

@@ -46,3 +46,11 @@ def test_set_path_creates_maps_and_refuses_scalars() -> None:
     assert data == {"global": {"x": 1, "imageTag": "v1"}, "image": {"tag": "v1"}}
     with pytest.raises(TypeError):
         set_path({"image": "nginx"}, ["image", "tag"], "v1")
+
+
+def test_the_readme_example() -> None:
+    base = {"replicas": 2, "debug": True, "hosts": ["x.example", "y.example"], "image": {"repository": "r"}}
+    defaults = {"replicas": 3}
+    dev = {"debug": None, "hosts": ["a.example"]}
+    result = deep_merge(deep_merge(base, defaults), dev)
+    assert result == {"replicas": 3, "hosts": ["a.example"], "image": {"repository": "r"}}

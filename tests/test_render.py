@@ -137,6 +137,7 @@ def test_bootstrap_objects_validate_against_upstream_crds(name: str, obj: dict[s
     assert obj["apiVersion"] in {"argoproj.io/v1alpha1", "promoter.argoproj.io/v1alpha1"}
 
 
+@pytest.mark.skipif(not CRDS.is_dir(), reason="the upstream CRDs are not beside this checkout")
 def test_crd_check_catches_unknown_fields() -> None:
     """The unknown-field walk is real: a typo in an Application is found."""
     schema = crd_schema("Application")

@@ -260,7 +260,7 @@ def _schema_message(error: Any) -> str:
         allowed = ", ".join(map(str, error.validator_value))
         return f"{error.instance!r} is not one of: {allowed}"
     if kind == "required":
-        return error.message.replace("is a required property", "is required")
+        return str(error.message).replace("is a required property", "is required")
     if kind == "uniqueItems":
         return "lists the same entry twice"
     if kind == "minItems":

@@ -54,27 +54,27 @@ def _run_bad(root: Path, mutate: Mutate, command: str = "render") -> str:
 CASES = {
     "malformed-yaml": (
         _append("staging.yaml", "broken: [unclosed\n"),
-        "environments/staging.yaml:24:1: invalid YAML",
+        "environments/staging.yaml:25:1: invalid YAML",
     ),
     "duplicate-key": (
         _append("demo.yaml", "namespace: other\n"),
-        'environments/demo.yaml:17:1: invalid YAML: duplicate key "namespace"',
+        'environments/demo.yaml:18:1: invalid YAML: duplicate key "namespace"',
     ),
     "unknown-key-typo": (
         _edit("prod.yaml", "autoMerge: false", "autoMerg: false"),
-        "environments/prod.yaml:3:1: autoMerg: unknown key; did you mean 'autoMerge'?",
+        "environments/prod.yaml:4:1: autoMerg: unknown key; did you mean 'autoMerge'?",
     ),
     "unknown-key-in-project": (
         _edit("_project.yaml", "  branchPrefix:", "  branchPrefx:"),
-        "environments/_project.yaml:8:3: project.branchPrefx: unknown key; did you mean 'branchPrefix'?",
+        "environments/_project.yaml:9:3: project.branchPrefx: unknown key; did you mean 'branchPrefix'?",
     ),
     "wrong-type-bool": (
         _edit("prod.yaml", "autoMerge: false", "autoMerge: nope"),
-        "environments/prod.yaml:3:12: autoMerge: must be a boolean, not a string; write true or false",
+        "environments/prod.yaml:4:12: autoMerge: must be a boolean, not a string; write true or false",
     ),
     "wrong-type-number-for-string": (
         _edit("_project.yaml", "version: 1.0.75", "version: 1.0"),
-        "environments/_project.yaml:25:16: apps.serviceradar.chart.version: must be a string, not a number",
+        "environments/_project.yaml:26:16: apps.serviceradar.chart.version: must be a string, not a number",
     ),
     "wrong-type-values": (
         _edit("demo.yaml", "    values:\n", "    values: [1]\n    valuesx:\n"),
@@ -86,15 +86,15 @@ CASES = {
     ),
     "app-name-not-dns-label": (
         _edit("_project.yaml", "apps:\n  serviceradar:", "apps:\n  Service_Radar:"),
-        "environments/_project.yaml:21:3: apps.Service_Radar: app name 'Service_Radar' is not a DNS-1123 label",
+        "environments/_project.yaml:22:3: apps.Service_Radar: app name 'Service_Radar' is not a DNS-1123 label",
     ),
     "namespace-not-dns-label": (
         _edit("demo.yaml", "namespace: demo\n", "namespace: Demo\n"),
-        "environments/demo.yaml:2:12: namespace: namespace 'Demo' is not a DNS-1123 label",
+        "environments/demo.yaml:3:12: namespace: namespace 'Demo' is not a DNS-1123 label",
     ),
     "branch-leading-dash": (
         _edit("_project.yaml", "branchPrefix: environment/", "branchPrefix: -env/"),
-        "environments/_project.yaml:8:17: project.branchPrefix: branch '-env/' must not start with '-'",
+        "environments/_project.yaml:9:17: project.branchPrefix: branch '-env/' must not start with '-'",
     ),
     "branch-colon": (
         _edit("_project.yaml", "branchPrefix: environment/", 'branchPrefix: "env:"'),
@@ -110,7 +110,7 @@ CASES = {
     ),
     "order-names-missing-env": (
         _edit("_project.yaml", "order: [staging, demo, prod]", "order: [staging, demo, qa, prod]"),
-        "environments/_project.yaml:113:26: promotion.order[2]: environment 'qa' has no file environments/qa.yaml",
+        "environments/_project.yaml:114:26: promotion.order[2]: environment 'qa' has no file environments/qa.yaml",
     ),
     "order-names-env-twice": (
         _edit("_project.yaml", "order: [staging, demo, prod]", "order: [staging, demo, staging, prod]"),
@@ -122,7 +122,7 @@ CASES = {
     ),
     "gate-key-invalid": (
         _edit("staging.yaml", "active: [e2e]", "active: [E2E_tests]"),
-        "environments/staging.yaml:5:12: gates.active[0]: 'E2E_tests' gate keys are 1 to 63 characters",
+        "environments/staging.yaml:6:12: gates.active[0]: 'E2E_tests' gate keys are 1 to 63 characters",
     ),
     "gate-key-too-long": (
         _edit("staging.yaml", "active: [e2e]", "active: [" + "e" * 64 + "]"),
@@ -134,7 +134,7 @@ CASES = {
     ),
     "image-tag-invalid": (
         _edit("staging.yaml", "tag: latest", 'tag: "latest build"'),
-        "environments/staging.yaml:9:12: apps.serviceradar.image.tag: 'latest build' must be an OCI tag",
+        "environments/staging.yaml:10:12: apps.serviceradar.image.tag: 'latest build' must be an OCI tag",
     ),
     "empty-project-file": (
         _write("_project.yaml", "# nothing here\n"),
@@ -154,7 +154,7 @@ CASES = {
     ),
     "app-override-for-undefined-app": (
         _append("prod.yaml", "  grafana:\n    enabled: false\n"),
-        "environments/prod.yaml:15:3: apps.grafana: app 'grafana' is not defined",
+        "environments/prod.yaml:16:3: apps.grafana: app 'grafana' is not defined",
     ),
     "namespace-missing": (
         _edit("demo.yaml", "namespace: demo\n", ""),
@@ -162,7 +162,7 @@ CASES = {
     ),
     "non-string-key-in-values": (
         _edit("demo.yaml", "      namespace: demo\n", "      namespace: demo\n      1: one\n"),
-        "environments/demo.yaml:7:7: apps.serviceradar.values[1]: keys must be strings",
+        "environments/demo.yaml:8:7: apps.serviceradar.values[1]: keys must be strings",
     ),
     "tag-path-through-scalar": (
         _edit("_project.yaml", "tagPath: global.imageTag", "tagPath: kv.enabled.tag"),

@@ -1,4 +1,4 @@
-"""Set a release's version pins in the spec (and a Helm Chart.yaml) by editing only those scalars."""
+"""Set a release's version pins in the spec (and a Chart.yaml), editing only those scalars."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class Span:
     col: int
     """1-based."""
     style: str | None
-    """None for plain, ``'`` or ``"`` for quoted, ``|`` or ``>`` for block scalars, ``*`` for aliases."""
+    """None for plain, ``'``/``"`` for quoted, ``|``/``>`` for block scalars, ``*`` for aliases."""
     value: str
 
 
@@ -128,7 +128,7 @@ class Edit:
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    """A pin below the project's apps (defaults or an environment file) that the bump does not touch."""
+    """A pin below the project's apps (defaults, an environment file) that bump leaves alone."""
 
     file: str
     path: Path_
@@ -200,7 +200,7 @@ def _quote_plainly(text: str) -> bool:
 
 
 def token_for(edit: Edit) -> str:
-    """The new scalar's text, in the old one's quoting style (plain stays plain where that is safe)."""
+    """The new scalar's text in the old one's quoting style (plain stays plain where safe)."""
     style, new = edit.span.style, edit.new
     if style == "'":
         return "'" + new.replace("'", "''") + "'"
@@ -326,8 +326,8 @@ def bump_repository(
                 PROJECT_PATH,
                 Span(0, 0, line, col, None, ""),
                 ("apps", app),
-                f"app {app!r} pins no image tag here; add image: {{tag: ...}} under apps.{app} first "
-                "or leave out --image-tag",
+                f"app {app!r} pins no image tag here; add image: {{tag: ...}} under apps.{app} "
+                "first or leave out --image-tag",
             )
 
     chart_file: tuple[Path, str] | None = None

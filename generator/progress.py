@@ -53,8 +53,8 @@ def progress(
 ) -> Iterator[Callable[..., None]]:
     """``with progress("rendering", len(envs)) as tick: ... tick()``.
 
-    Draws ``label done/total`` on stderr (or ``stream``) when it is a terminal and ``total`` is above
-    ``threshold``; otherwise ``tick`` only counts. The line is erased when the block ends.
+    Draws ``label done/total`` on stderr (or ``stream``) when it is a terminal and ``total`` is
+    above ``threshold``; otherwise ``tick`` only counts. The line is erased when the block ends.
     """
     out = sys.stderr if stream is None else stream
     shown = total > threshold and _is_terminal(out)

@@ -22,7 +22,7 @@ class ReleaseTags:
     prerelease: bool
     """A pre-release (``1.0.70-rc.1``) does not move ``latest``."""
     tags: tuple[str, ...]
-    """In push order: ``<prefix><version>``, ``sha-<commit>``, ``latest`` (final releases), extras."""
+    """In push order: ``<prefix><version>``, ``sha-<commit>``, ``latest`` (final only), extras."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -35,7 +35,7 @@ class ReleaseTags:
 
 
 def strip_v(version: str) -> str:
-    """``v1.0.70`` → ``1.0.70`` (CI often hands over the git tag); anything else is returned as is."""
+    """``v1.0.70`` → ``1.0.70`` (CI often hands over the git tag); anything else is kept."""
     return version[1:] if version[:1] in ("v", "V") and version[1:2].isdigit() else version
 
 

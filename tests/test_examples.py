@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from collections.abc import Iterator
@@ -64,7 +65,7 @@ def invocations(script: str) -> Iterator[list[str]]:
 def validate(argv: list[str], workdir: Path) -> None:
     """Parse ``argv`` as click would run it (types, choices, required options), without running it."""
     # -C DIR must exist for click's path check; the workflow's checkout provides it.
-    for flag, value in zip(argv, argv[1:], strict=False):
+    for flag, value in itertools.pairwise(argv):
         if flag == "-C":
             (workdir / value).mkdir(parents=True, exist_ok=True)
     ctx = click.Context(main, info_name="gitops-gen", resilient_parsing=False)

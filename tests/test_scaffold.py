@@ -183,3 +183,35 @@ def test_schema_output_to_a_directory_is_refused(tmp_path: Path) -> None:
     result = cli("-C", str(tmp_path), "schema", "--output", "dir")
     assert result.exit_code == 2
     assert "dir" in result.stderr
+
+
+# Editors (the YAML language server) validate with draft-07 semantics; keywords that only
+# 2019-09/2020-12 define would be ignored there, so the spec schema keeps to the common set.
+_DRAFT7_KEYWORDS = {
+    "$schema", "$id", "$ref", "$defs", "$comment", "title", "description", "default", "examples",
+    "type", "enum", "const", "properties", "additionalProperties", "patternProperties", "required",
+    "items", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "pattern",
+    "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "if", "then", "else", "allOf", "anyOf", "oneOf", "not", "format", "propertyNames",
+}  # fmt: skip
+
+
+def test_schema_uses_only_keywords_that_editors_understand() -> None:
+    used: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                used.add(key)
+                if key in ("properties", "$defs", "patternProperties"):
+                    for child in value.values():
+                        walk(child)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(json.loads(schema_text()))
+    extensions = {key for key in used if key.startswith("x-")}
+    assert used - extensions <= _DRAFT7_KEYWORDS, sorted(used - extensions - _DRAFT7_KEYWORDS)

@@ -497,9 +497,9 @@ def _apply_chart(text: str, edits: Sequence[Edit]) -> str:
     for edit in sorted(edits, key=lambda e: e.span.start, reverse=True):
         if edit.span.style == "insert":
             indent, newline = edit.span.value.rstrip("\r\n"), edit.span.value.lstrip(" ")
-            if edit.span.start == len(text) and not text.endswith("\n"):
-                text += newline
             token = f'{indent}appVersion: "{edit.new}"{newline}'
+            if edit.span.start == len(text) and not text.endswith("\n"):
+                token = newline + token  # version was the last line, without a line break
             text = text[: edit.span.start] + token + text[edit.span.start :]
         else:
             text = text[: edit.span.start] + token_for(edit) + text[edit.span.end :]

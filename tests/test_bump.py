@@ -216,6 +216,15 @@ def test_plain_appversion_becomes_quoted_and_a_missing_one_is_added(example_repo
     result = bump(example_repo, "1.0.77", "--chart-yaml", "chart/Chart.yaml")
     assert result.exit_code == 0, result.output
     assert chart.read_text() == 'apiVersion: v2\nversion: 1.0.77\nappVersion: "1.0.77"\nname: x\n'
+    chart.write_text("apiVersion: v2\nname: x\nversion: 1.0.77")  # no final line break
+    result = bump(example_repo, "1.0.78", "--chart-yaml", "chart/Chart.yaml")
+    assert result.exit_code == 0, result.output
+    assert chart.read_text() == 'apiVersion: v2\nname: x\nversion: 1.0.78\nappVersion: "1.0.78"\n'
+    chart.write_text("apiVersion: v2\r\nversion: 1.0.78 # keep\r\nname: x\r\n")
+    assert bump(example_repo, "1.0.79", "--chart-yaml", "chart/Chart.yaml").exit_code == 0
+    assert chart.read_bytes() == (
+        b'apiVersion: v2\r\nversion: 1.0.79 # keep\r\nappVersion: "1.0.79"\r\nname: x\r\n'
+    )
 
 
 def test_allow_downgrade(example_repo: Path) -> None:

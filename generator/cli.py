@@ -135,11 +135,19 @@ def schema() -> None:
 
 @main.command("diff")
 @click.argument("revisions", nargs=-1, metavar="[BASE [HEAD]]")
-@click.option("--promotion", metavar="ENV", help="Compare ENV's active branch with its -next branch.")
-@click.option("--between", nargs=2, metavar="ENV_A ENV_B", help="Drift between two environments.")
-@click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", help="Report format."
+    "--promotion", metavar="ENV", help="Compare ENV's active branch with its -next branch."
+)
+@click.option("--between", nargs=2, metavar="ENV_A ENV_B", help="Drift between two environments.")
+@click.option(
+    "--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    help="Report format.",
 )
 @click.option(
     "--max-chars",
@@ -147,7 +155,9 @@ def schema() -> None:
     default=None,
     help="Markdown size limit (default 65000); details are truncated to fit, the summary is kept.",
 )
-@click.option("--remote", metavar="R", help="With --promotion: read the branches from refs/remotes/R/.")
+@click.option(
+    "--remote", metavar="R", help="With --promotion: read the branches from refs/remotes/R/."
+)
 @click.pass_context
 def diff_command(
     ctx: click.Context,
@@ -167,7 +177,12 @@ def diff_command(
     from generator.diffreport import render_report
 
     result = diff_repository(
-        _root(ctx), revisions, promotion=promotion, between=between or None, envs=envs, remote=remote
+        _root(ctx),
+        revisions,
+        promotion=promotion,
+        between=between or None,
+        envs=envs,
+        remote=remote,
     )
     color = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_report(result, fmt, max_chars, color), nl=False, color=color or None)

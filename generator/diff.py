@@ -635,6 +635,7 @@ def compare_environments(tree: Tree, first: str, second: str) -> Diff:
     )
     section = _section(second, compare_facts(facts_a, facts_b), objects)
     side = _side(tree)
+    where = "the working tree" if tree.commit is None else f"{tree.label} ({tree.commit[:12]})"
     notes = (
         "Values that only name the environment (its name, branches, Application names, "
         "the wrapper chart's description) are not reported.",
@@ -645,7 +646,7 @@ def compare_environments(tree: Tree, first: str, second: str) -> Diff:
         Side(second, side.commit, None),
         (section,),
         None,
-        notes + ((f"Both environments at {tree.label}.",) if tree.label else ()),
+        (*notes, f"Both environments as rendered from {where}."),
     )
 
 

@@ -16,6 +16,8 @@ MAX_VALUE_CHARS = 160
 NAMES_SHOWN = 8
 # Room kept free for the truncation note, whatever it lists.
 NOTE_RESERVE = 900
+# Lets a CI job find and update its earlier comment instead of adding a new one.
+MARKER = "<!-- gitops-gen diff -->"
 
 _NUMBER = re.compile(r"[-+]?(\d[\d_]*)?(\.\d*)?([eE][-+]?\d+)?|0x[0-9a-fA-F]+|0o[0-7]+")
 _AMBIGUOUS = frozenset({"", "true", "false", "null", "~", "yes", "no", "on", "off", "y", "n"})
@@ -84,6 +86,14 @@ def _side(side: Side, code: Callable[[str], str] = str) -> str:
     return text
 
 
+def _title(diff: Diff, code: Callable[[str], str] = str) -> str:
+    if diff.mode == "promotion" and diff.environments:
+        return f"gitops-gen diff: promotion of {code(diff.environments[0].name)}"
+    if diff.mode == "between":
+        return f"gitops-gen diff: drift from {code(diff.base.label)} to {code(diff.head.label)}"
+    return "gitops-gen diff"
+
+
 def _headline(diff: Diff, code: Callable[[str], str] = str) -> str:
     """One sentence: how many environments change, which, and which do not."""
     changed = [s.name for s in diff.environments if s.status != "unchanged"]
@@ -93,7 +103,10 @@ def _headline(diff: Diff, code: Callable[[str], str] = str) -> str:
         return "The environments differ." if section.status != "unchanged" else "No drift."
     total = len(diff.environments)
     parts = []
-    if changed:
+    if total == 1:
+        name = code(diff.environments[0].name)
+        parts.append(f"{name} changes." if changed else f"{name} does not change.")
+    elif changed:
         parts.append(
             f"{len(changed)} of {total} environment{_s(total)} change: {_names(changed, code)}."
         )
@@ -146,7 +159,7 @@ def format_text(diff: Diff, color: bool = False) -> str:
     def style(text: str, **kwargs: Any) -> str:
         return click.style(text, **kwargs) if color else text
 
-    lines = [style(f"gitops-gen diff: {_side(diff.base)} → {_side(diff.head)}", bold=True)]
+    lines = [style(_title(diff), bold=True), f"{_side(diff.base)} → {_side(diff.head)}"]
     lines += diff.notes
     lines.append(_headline(diff))
     rows = diff.summary_rows()
@@ -212,13 +225,15 @@ def format_markdown(diff: Diff, max_chars: int = DEFAULT_MAX_CHARS) -> str:
         break
     if left_out or cut_short:
         out += _truncation_note(max_chars, left_out, cut_short, len(blocks))
+    out = out.rstrip("\n") + "\n"
     assert len(out) <= max_chars, (len(out), max_chars)
     return out
 
 
 def _markdown_head(diff: Diff, budget: int) -> str:
     lines = [
-        "### gitops-gen diff",
+        MARKER,
+        f"### {_title(diff, md_code)}",
         "",
         f"{_side(diff.base, md_code)} → {_side(diff.head, md_code)}",
         "",

@@ -209,10 +209,11 @@ class _Comparer:
             new = {item[key]: item for item in after}
             for value in [*old, *(v for v in new if v not in old)]:
                 sub = (*path, _Keyed(key, value))
-                if value not in new:
-                    self.leaves(sub, old[value], removed=True)
-                elif value not in old:
-                    self.leaves(sub, new[value], removed=False)
+                if value not in new or value not in old:
+                    # The key is in the path already; list the item's other fields.
+                    item = old[value] if value not in new else new[value]
+                    rest = {k: v for k, v in item.items() if k != key}
+                    self.leaves(sub, rest or item, removed=value not in new)
                 else:
                     self.compare(old[value], new[value], sub)
         elif all(not isinstance(v, (dict, list)) for v in [*before, *after]):

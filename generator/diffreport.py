@@ -224,7 +224,8 @@ def format_markdown(diff: Diff, max_chars: int = DEFAULT_MAX_CHARS) -> str:
         left_out = [n for n, _ in blocks[index + (1 if partial else 0) :]]
         break
     if left_out or cut_short:
-        out += _truncation_note(max_chars, left_out, cut_short, len(blocks))
+        whole = "more summary rows left out" not in head
+        out += _truncation_note(max_chars, left_out, cut_short, len(blocks), whole)
     out = out.rstrip("\n") + "\n"
     assert len(out) <= max_chars, (len(out), max_chars)
     return out
@@ -308,7 +309,7 @@ def _cut(block: str, room: int) -> str:
 
 
 def _truncation_note(
-    max_chars: int, left_out: Sequence[str], cut_short: str | None, total: int
+    max_chars: int, left_out: Sequence[str], cut_short: str | None, total: int, whole: bool
 ) -> str:
     parts = []
     if cut_short:
@@ -318,7 +319,8 @@ def _truncation_note(
         parts.append(f"{len(left_out)} of {total} sections are left out: {_names(names, md_code)}")
     return (
         f"> **Truncated** to stay under {max_chars:,} characters: {'; '.join(parts)}. "
-        "The summary above is complete. Run `gitops-gen diff --env ENV` (or `--format json`) "
+        + ("The summary above is complete. " if whole else "")
+        + "Run `gitops-gen diff --env ENV` (or `--format json`) "
         "to see every change.\n"
     )
 

@@ -535,3 +535,23 @@ def test_text_of_the_example_bump(repo: Path, snapshot: Any) -> None:
     assert result.exit_code == 1
     assert "\x1b[" not in result.stdout  # no colour when not on a terminal
     assert result.stdout == snapshot
+
+
+def test_templates_are_read_at_each_revision(repo: Path) -> None:
+    source = (REPO / "templates/bootstrap/application.yaml.j2").read_text()
+    assert "  finalizers:\n" in source
+    override = source.replace(
+        "  finalizers:\n", "  annotations:\n    example.com/owner: platform\n  finalizers:\n", 1
+    )
+    (repo / "templates/bootstrap").mkdir(parents=True)
+    (repo / "templates/bootstrap/application.yaml.j2").write_text(override)
+    commit_all(repo, "Annotate the Applications")
+    (repo / "templates/bootstrap/application.yaml.j2").write_text(source)  # uncommitted revert
+    diff = diff_repository(repo, ["HEAD~1", "HEAD"])
+    assert all_paths(diff) == {
+        "staging": ['metadata.annotations["example.com/owner"]'],
+        "demo": ['metadata.annotations["example.com/owner"]'],
+        "prod": ['metadata.annotations["example.com/owner"]'],
+        "bootstrap": [],
+    }
+    assert not diff_repository(repo, ["HEAD~1"]).changed  # the working tree reverted it

@@ -711,5 +711,8 @@ def diff_repository(
         branch, sha = rev.default_base(root)
         base = rev.at_revision(root, sha, branch)
         notes = (f"The base is the merge-base of HEAD and {branch}.",)
-    head = rev.at_revision(root, revisions[1]) if len(revisions) == 2 else rev.working_tree(root)
+    if len(revisions) == 2:
+        head = rev.at_revision(root, revisions[1], reuse=base)
+    else:
+        head = rev.working_tree(root, reuse=base)
     return replace(compare_trees(base, head, only=list(dict.fromkeys(envs))), notes=notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,18 +33,39 @@ class Tree:
     """The spec the files were rendered from; None for a branch or a revision without a spec."""
     dry_sha: str | None = None
     """For an environment branch: the dry commit its hydrator.metadata (or git note) names."""
+    sources: str | None = None
+    """A digest of the spec files and templates it was rendered from (equal digest, equal files)."""
 
 
-def working_tree(root: Path) -> Tree:
-    """The spec and templates on disk, rendered in memory."""
+def digest(spec_files: Mapping[str, str], templates: Mapping[str, str]) -> str:
+    """Rendering is pure: the same spec files and templates give the same tree."""
+    h = hashlib.sha256()
+    for group in (spec_files, templates):
+        for name, text in sorted(group.items()):
+            h.update(f"{len(name)}:{name}{len(text)}:".encode())
+            h.update(text.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def working_tree(root: Path, reuse: Tree | None = None) -> Tree:
+    """The spec and templates on disk, rendered in memory (or ``reuse``'s files when the same)."""
     from generator.api import plan_repository
+    from generator.spec import read_spec_files
+    from generator.templating import repository_overrides
 
+    sources = digest(read_spec_files(root), repository_overrides(root))
+    if reuse is not None and reuse.sources == sources:
+        return Tree(WORKING_TREE, None, reuse.files, reuse.spec, sources=sources)
     plan = plan_repository(root)
-    return Tree(WORKING_TREE, None, plan.files, plan.spec)
+    return Tree(WORKING_TREE, None, plan.files, plan.spec, sources=sources)
 
 
-def at_revision(root: Path, rev: str, label: str | None = None) -> Tree:
-    """Render the spec and templates of ``rev`` from git objects; the working tree is never read."""
+def at_revision(root: Path, rev: str, label: str | None = None, reuse: Tree | None = None) -> Tree:
+    """Render the spec and templates of ``rev`` from git objects; the working tree is never read.
+
+    When ``reuse`` was rendered from the same spec files and templates, its files are reused.
+    """
     from generator.render import render
     from generator.spec import parse_spec
 
@@ -61,6 +83,9 @@ def at_revision(root: Path, rev: str, label: str | None = None) -> Tree:
         name: _decode(root, rev, f"{prefix}{TEMPLATE_DIR}/{name}", data)
         for name, data in gitio.read_files(root, sha, prefix + TEMPLATE_DIR).items()
     }
+    sources = digest(spec_files, templates)
+    if reuse is not None and reuse.sources == sources:
+        return Tree(label, sha, reuse.files, reuse.spec, sources=sources)
     try:
         spec = parse_spec(spec_files)
         files = render(spec, templates)
@@ -68,7 +93,7 @@ def at_revision(root: Path, rev: str, label: str | None = None) -> Tree:
         raise SpecError(_at(rev, p) for p in e.problems) from None
     except RenderError as e:
         raise RenderError(f"at {rev}: {e}") from None
-    return Tree(label, sha, files, spec)
+    return Tree(label, sha, files, spec, sources=sources)
 
 
 def _at(rev: str, problem: Problem) -> Problem:

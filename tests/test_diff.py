@@ -18,7 +18,7 @@ from generator.api import plan_repository
 from generator.cli import main
 from generator.diff import Diff, diff_repository
 from generator.errors import SpecError, UsageError
-from generator.revisions import default_branch
+from generator.revisions import at_revision, default_branch, working_tree
 from tests.conftest import EXAMPLE_SPEC, REPO, git, snapshot_tree
 
 FIXED_DATE = "2025-12-01T12:00:00+00:00"
@@ -519,7 +519,6 @@ def without_commits(text: str) -> str:
     return re.sub(r"\b[0-9a-f]{12}\b", "<commit>", text)
 
 
-
 def test_markdown_of_the_example_bump(repo: Path, snapshot: Any) -> None:
     git(repo, "checkout", "-q", "-b", "release-1.0.76")
     bump(repo)
@@ -561,3 +560,16 @@ def test_templates_are_read_at_each_revision(repo: Path) -> None:
         "bootstrap": [],
     }
     assert not diff_repository(repo, ["HEAD~1"]).changed  # the working tree reverted it
+
+
+def test_unchanged_sources_are_rendered_once(repo: Path) -> None:
+    (repo / "NOTES.md").write_text("not part of the spec\n")
+    commit_all(repo, "Add notes")
+    base = at_revision(repo, "HEAD~1")
+    head = at_revision(repo, "HEAD", reuse=base)
+    assert head.files is base.files and head.commit != base.commit
+    assert working_tree(repo, reuse=base).files is base.files
+    bump(repo)
+    changed = working_tree(repo, reuse=base)
+    assert changed.files is not base.files
+    assert changed.files != base.files

@@ -20,6 +20,7 @@ NOTE_RESERVE = 900
 MARKER = "<!-- gitops-gen diff -->"
 
 _NUMBER = re.compile(r"[-+]?(\d[\d_]*)?(\.\d*)?([eE][-+]?\d+)?|0x[0-9a-fA-F]+|0o[0-7]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _AMBIGUOUS = frozenset({"", "true", "false", "null", "~", "yes", "no", "on", "off", "y", "n"})
 
 _WHAT = {
@@ -47,9 +48,12 @@ def show_value(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     if isinstance(value, str):
         lowered = value.lower()
         ambiguous = (
-            lowered in _AMBIGUOUS or bool(_NUMBER.fullmatch(value)) or value != value.strip()
+            lowered in _AMBIGUOUS
+            or bool(_NUMBER.fullmatch(value))
+            or value != value.strip()
+            or bool(_CONTROL.search(value))  # newlines, and escapes that would drive a terminal
         )
-        text = json.dumps(value, ensure_ascii=False) if ambiguous or "\n" in value else value
+        text = json.dumps(value, ensure_ascii=False) if ambiguous else value
     elif isinstance(value, bool):
         text = "true" if value else "false"
     elif value is None:
@@ -198,7 +202,8 @@ def md_code(text: str) -> str:
     text = text.replace("|", "\\|").replace("\n", " ")
     if "`" not in text:
         return f"`{text}`"
-    return f"`` {text} ``"
+    fence = "`" * (max(len(run) for run in re.findall(r"`+", text)) + 1)
+    return f"{fence} {text} {fence}"
 
 
 def format_markdown(diff: Diff, max_chars: int = DEFAULT_MAX_CHARS) -> str:

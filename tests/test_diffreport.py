@@ -117,6 +117,7 @@ def test_normalizers_and_ignored_paths() -> None:
         ("", '""'),
         (" padded", '" padded"'),
         ("two\nlines", '"two\\nlines"'),
+        ("\x1b[31mred", '"\\u001b[31mred"'),
         (True, "true"),
         (None, "null"),
         (5, "5"),
@@ -132,6 +133,7 @@ def test_show_value(value: Any, shown: str) -> None:
 def test_md_code_survives_backticks_and_pipes() -> None:
     assert md_code("a|b") == "`a\\|b`"
     assert md_code("a`b") == "`` a`b ``"
+    assert md_code("a``b") == "``` a``b ```"
 
 
 # --- a synthetic project: many environments, one change that touches all of them ---------------

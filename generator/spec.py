@@ -250,7 +250,7 @@ def _schema_message(error: Any) -> str:
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         got = _type_name(error.instance)
-        hint = "; quote it to make it a string" if expected == "string" and got != "null" else ""
+        hint = "; quote it to make it a string" if expected == "string" and got in ("a number", "a boolean") else ""
         if expected == "boolean":
             hint = "; write true or false"
         return f"must be {_article(expected)}, not {got}{hint}"

@@ -59,8 +59,10 @@ def rev_parse(root: Path, rev: str) -> str | None:
 
 def read_files(root: Path, rev: str, prefix: str) -> dict[str, bytes]:
     """Every blob under ``prefix/`` at ``rev`` as {path relative to prefix: bytes}, in one batch."""
-    prefix = prefix.rstrip("/")
-    listing = run_git(root, "ls-tree", "-r", "-z", "--full-tree", rev, "--", prefix + "/").stdout
+    prefix = prefix.strip("/")
+    strip = len(prefix) + 1 if prefix else 0
+    pathspec = [prefix + "/"] if prefix else []
+    listing = run_git(root, "ls-tree", "-r", "-z", "--full-tree", rev, "--", *pathspec).stdout
     entries: list[tuple[str, str]] = []
     for record in listing.split(b"\0"):
         if not record:
@@ -69,7 +71,8 @@ def read_files(root: Path, rev: str, prefix: str) -> dict[str, bytes]:
         mode, kind, sha = meta.decode().split()
         if kind == "blob":
             entries.append((path.decode("utf-8"), sha))
-    return dict(zip((p[len(prefix) + 1 :] for p, _ in entries), cat_blobs(root, [s for _, s in entries]), strict=True))
+    blobs = cat_blobs(root, [sha for _, sha in entries])
+    return dict(zip((path[strip:] for path, _ in entries), blobs, strict=True))
 
 
 def cat_blobs(root: Path, shas: Sequence[str]) -> list[bytes]:

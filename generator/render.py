@@ -56,15 +56,18 @@ def render(spec: Spec, templates: Mapping[str, str] | None = None) -> dict[str, 
         "readme": renderer.template("environment/README.md.j2"),
     }
 
-    def render_part(envs: tuple[Environment, ...]) -> dict[str, str]:
-        return _render_environments(renderer, templates_by_role, common, part_of, envs)
-
     environments = spec.environments
+
+    def render_part(start: int, stop: int) -> dict[str, str]:
+        previous = environments[start - 1] if start > 0 else None
+        return _render_environments(
+            renderer, templates_by_role, common, part_of, environments[start:stop], previous
+        )
+
     if len(environments) >= PARALLEL_FROM and _can_fork():
-        half = (len(environments) + 1) // 2
-        plan.update(_in_parallel(render_part, environments[:half], environments[half:]))
+        plan.update(_in_parallel(render_part, len(environments)))
     else:
-        plan.update(render_part(environments))
+        plan.update(render_part(0, len(environments)))
     resources_list = sorted(
         path.removeprefix("bootstrap/") for path in plan if path.startswith("bootstrap/")
     )
@@ -84,18 +87,17 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and not os.environ.get("GITOPS_GEN_NO_FORK")
 
 
-def _in_parallel(
-    render_part: Callable[[tuple[Environment, ...]], dict[str, str]],
-    first: tuple[Environment, ...],
-    second: tuple[Environment, ...],
-) -> dict[str, str]:
-    """Render ``second`` in a forked child while this process renders ``first``.
+def _in_parallel(render_part: Callable[[int, int], dict[str, str]], count: int) -> dict[str, str]:
+    """Render the second half of the environments in a forked child while this process renders
+    the first half.
 
     The child sends its files back through a pipe.  If it fails in any way, this process renders
-    ``second`` itself, so errors (and which one is reported first) are exactly the sequential ones.
+    that half itself, so errors (and which one is reported first) are exactly the sequential ones.
     """
     import os
     import pickle
+
+    half = (count + 1) // 2
 
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -103,7 +105,7 @@ def _in_parallel(
         code = 1
         try:
             os.close(read_fd)
-            data = pickle.dumps(render_part(second), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(render_part(half, count), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(data)
             code = 0
@@ -111,7 +113,7 @@ def _in_parallel(
             os._exit(code)
     os.close(write_fd)
     try:
-        files = render_part(first)
+        files = render_part(0, half)
     except BaseException:
         os.close(read_fd)
         os.waitpid(pid, 0)
@@ -122,7 +124,7 @@ def _in_parallel(
     if os.waitstatus_to_exitcode(status) == 0 and data:
         files.update(pickle.loads(data))
     else:
-        files.update(render_part(second))
+        files.update(render_part(half, count))
     return files
 
 
@@ -132,6 +134,7 @@ def _render_environments(
     common: Mapping[str, Any],
     part_of: Mapping[str, str],
     environments: tuple[Environment, ...],
+    previous: Environment | None,
 ) -> dict[str, str]:
     plan: dict[str, str] = {}
     application, chart = templates["application"], templates["chart"]
@@ -139,7 +142,8 @@ def _render_environments(
     for env in environments:
         sync_options = ["CreateNamespace=true"]
         sync_options += [o for o in env.sync.options if o not in sync_options]
-        env_context = {**common, "env": env, "sync_options": sync_options}
+        env_context = {**common, "env": env, "previous": previous, "sync_options": sync_options}
+        previous = env
         base = f"environments/{env.name}"
         plan[f"{base}/README.md"] = renderer.render(readme, env_context, None)
         for app in env.apps:

@@ -41,3 +41,17 @@ def test_render_then_check(example_repo: Path) -> None:
         example_repo / "rendered/environments/staging/serviceradar/values.yaml"
     ).read_text()
     assert runner.invoke(main, ["-C", str(example_repo), "check"]).exit_code == 0
+
+
+def test_read_files_at_the_root_and_under_a_prefix(example_repo: Path) -> None:
+    from generator import gitio
+    from tests.conftest import git
+
+    git(example_repo, "init", "-q")
+    git(example_repo, "add", "-A")
+    git(example_repo, "commit", "-qm", "example")
+    under = gitio.read_files(example_repo, "HEAD", "environments")
+    assert sorted(under) == ["_project.yaml", "demo.yaml", "prod.yaml", "staging.yaml"]
+    everything = gitio.read_files(example_repo, "HEAD", "")
+    assert "environments/demo.yaml" in everything
+    assert everything["environments/demo.yaml"] == under["demo.yaml"]

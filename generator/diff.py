@@ -1,0 +1,718 @@
+"""Semantic comparison of rendered trees: objects matched by identity, values compared as data."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from generator import yamlio
+from generator.errors import UsageError
+from generator.revisions import Tree
+from generator.spec import Environment, Spec
+
+# Files that describe a tree rather than deploy anything.
+IGNORED_FILES = frozenset({"README.md", "hydrator.metadata"})
+DATA_SUFFIXES = (".yaml", ".yml", ".json")
+BOOTSTRAP = "bootstrap"
+# List items are matched by the first of these keys that identifies every item on both sides.
+LIST_KEYS = ("name", "key", "branch")
+_DOCUMENT_START = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
+_SIMPLE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+Normalize = Callable[[str], str]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""Stands for "no such key" on one side of a Change."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changed leaf: a value added, removed or replaced."""
+
+    path: str
+    before: Any = MISSING
+    after: Any = MISSING
+
+    @property
+    def op(self) -> str:
+        if self.before is MISSING:
+            return "added"
+        return "removed" if self.after is MISSING else "changed"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectDiff:
+    """What changed in one Kubernetes object or one file of a wrapper chart."""
+
+    id: str
+    """``Application argocd/web-prod`` for Kubernetes objects, the path for chart files."""
+    kind: str
+    status: str
+    """added, removed or changed."""
+    changes: tuple[Change, ...]
+    note: str | None = None
+    """Set when the content could not be compared as data (text files, invalid YAML)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryItem:
+    """One headline change: a version, a tag, an app or environment added, gates, ..."""
+
+    kind: str
+    subject: str | None
+    """The app (or, for the bootstrap, the object) it concerns; None for the environment itself."""
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One environment (or the shared bootstrap objects) and what changes in it."""
+
+    name: str
+    status: str
+    """added, removed, changed or unchanged."""
+    summary: tuple[SummaryItem, ...]
+    objects: tuple[ObjectDiff, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    label: str
+    commit: str | None
+    dry_sha: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """A headline change and every environment it applies to."""
+
+    kind: str
+    subject: str | None
+    before: str | None
+    after: str | None
+    environments: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    mode: str
+    """revisions, promotion or between."""
+    base: Side
+    head: Side
+    environments: tuple[Section, ...]
+    bootstrap: Section | None = None
+    notes: tuple[str, ...] = field(default=())
+    """What the comparison ignored on purpose (shown under the header)."""
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        return self.environments + ((self.bootstrap,) if self.bootstrap else ())
+
+    @property
+    def changed(self) -> bool:
+        return any(section.status != "unchanged" for section in self.sections)
+
+    def summary_rows(self) -> list[SummaryRow]:
+        """Identical headline changes grouped across environments, in first-seen order."""
+        rows: dict[tuple[str, str | None, str | None, str | None], list[str]] = {}
+        for section in self.sections:
+            for item in section.summary:
+                rows.setdefault((item.kind, item.subject, item.before, item.after), []).append(
+                    section.name
+                )
+        return [SummaryRow(*key, tuple(names)) for key, names in rows.items()]
+
+
+# --- comparing data ----------------------------------------------------------------------------
+
+
+def _identity(value: str) -> str:
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    key: str
+    value: Any
+
+
+def format_path(path: Sequence[str | int | _Keyed]) -> str:
+    """``('a', 'b.c', 0, Keyed('name', 'x'))`` → ``a["b.c"][0][name=x]``."""
+    out = ""
+    for part in path:
+        if isinstance(part, _Keyed):
+            out += f"[{part.key}={part.value}]"
+        elif isinstance(part, int):
+            out += f"[{part}]"
+        elif _SIMPLE_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out
+
+
+def compare_data(
+    before: Any,
+    after: Any,
+    normalize_before: Normalize = _identity,
+    normalize_after: Normalize = _identity,
+    ignore: frozenset[str] = frozenset(),
+) -> list[Change]:
+    """Every changed leaf between two parsed documents; key order and formatting never count.
+
+    Strings are compared through the normalizers (used to ignore names that differ by design);
+    paths in ``ignore`` (formatted) are skipped.
+    """
+    out: list[Change] = []
+    _Comparer(normalize_before, normalize_after, ignore, out).compare(before, after, ())
+    return out
+
+
+class _Comparer:
+    def __init__(
+        self, nb: Normalize, na: Normalize, ignore: frozenset[str], out: list[Change]
+    ) -> None:
+        self.nb, self.na, self.ignore, self.out = nb, na, ignore, out
+
+    def compare(self, before: Any, after: Any, path: tuple[Any, ...]) -> None:
+        if self.ignore and format_path(path) in self.ignore:
+            return
+        if isinstance(before, dict) and isinstance(after, dict):
+            for key in sorted(set(before) | set(after), key=str):
+                sub = (*path, key)
+                if key not in after:
+                    self.leaves(sub, before[key], removed=True)
+                elif key not in before:
+                    self.leaves(sub, after[key], removed=False)
+                else:
+                    self.compare(before[key], after[key], sub)
+        elif isinstance(before, list) and isinstance(after, list):
+            self.compare_lists(before, after, path)
+        elif not self.same(before, after):
+            self.out.append(Change(format_path(path), before, after))
+
+    def compare_lists(self, before: list[Any], after: list[Any], path: tuple[Any, ...]) -> None:
+        key = _list_key(before, after)
+        if key is not None:
+            old = {item[key]: item for item in before}
+            new = {item[key]: item for item in after}
+            for value in [*old, *(v for v in new if v not in old)]:
+                sub = (*path, _Keyed(key, value))
+                if value not in new or value not in old:
+                    # The key is in the path already; list the item's other fields.
+                    item = old[value] if value not in new else new[value]
+                    rest = {k: v for k, v in item.items() if k != key}
+                    self.leaves(sub, rest or item, removed=value not in new)
+                else:
+                    self.compare(old[value], new[value], sub)
+        elif all(not isinstance(v, (dict, list)) for v in [*before, *after]):
+            # A list of scalars is one value: lists are replaced whole by the spec's merge rules.
+            if len(before) != len(after) or not all(map(self.same, before, after)):
+                self.out.append(Change(format_path(path), before, after))
+        else:
+            for index in range(max(len(before), len(after))):
+                sub = (*path, index)
+                if index >= len(after):
+                    self.leaves(sub, before[index], removed=True)
+                elif index >= len(before):
+                    self.leaves(sub, after[index], removed=False)
+                else:
+                    self.compare(before[index], after[index], sub)
+
+    def leaves(self, path: tuple[Any, ...], value: Any, removed: bool) -> None:
+        """An added or removed subtree, one line per leaf so a reviewer sees every value."""
+        if self.ignore and format_path(path) in self.ignore:
+            return
+        if isinstance(value, dict) and value:
+            for key in sorted(value, key=str):
+                self.leaves((*path, key), value[key], removed)
+        elif removed:
+            self.out.append(Change(format_path(path), before=value))
+        else:
+            self.out.append(Change(format_path(path), after=value))
+
+    def same(self, before: Any, after: Any) -> bool:
+        if isinstance(before, bool) or isinstance(after, bool):
+            return type(before) is type(after) and before == after
+        if isinstance(before, str) and isinstance(after, str):
+            return before == after or self.nb(before) == self.na(after)
+        if isinstance(before, (int, float)) and isinstance(after, (int, float)):
+            return before == after
+        return type(before) is type(after) and bool(before == after)
+
+
+def _list_key(before: list[Any], after: list[Any]) -> str | None:
+    items = [*before, *after]
+    if not items or not all(isinstance(item, dict) for item in items):
+        return None
+    for key in LIST_KEYS:
+        values = [item.get(key) for item in items]
+        if (
+            all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values)
+            and len({i[key] for i in before}) == len(before)
+            and len({i[key] for i in after}) == len(after)
+        ):
+            return key
+    return None
+
+
+# --- objects in a tree --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Object:
+    id: str
+    kind: str
+    data: Any
+    note: str | None = None
+
+
+def _parse_file(path: str, text: str, normalize: Normalize) -> Iterator[tuple[Any, _Object]]:
+    """(match key, object) for each document of one file."""
+    name = PurePosixPath(path).name
+    if not name.endswith(DATA_SUFFIXES):
+        yield ("file", path), _Object(path, "file", text)
+        return
+    documents: list[Any] = []
+    try:
+        for part in _DOCUMENT_START.split(text) if "\n---" in "\n" + text else [text]:
+            data = yamlio.load(part)
+            if data is not None:
+                documents.append(data)
+    except yamlio.YAMLLoadError as e:
+        yield (
+            ("file", path),
+            _Object(path, "file", text, f"not valid YAML ({e.message}); compared as text"),
+        )
+        return
+    for index, data in enumerate(documents):
+        identity = _k8s_identity(data)
+        if identity is None:
+            doc_id = path if len(documents) == 1 else f"{path}#{index + 1}"
+            yield ("file", doc_id), _Object(doc_id, PurePosixPath(path).stem, data)
+            continue
+        api, kind, namespace, obj_name = identity
+        key = ("object", api, kind, normalize(namespace), normalize(obj_name))
+        shown = "/".join(p for p in (namespace, obj_name) if p)
+        yield key, _Object(f"{kind} {shown}".rstrip(), kind, data)
+
+
+def _k8s_identity(data: Any) -> tuple[str, str, str, str] | None:
+    if not isinstance(data, dict):
+        return None
+    api, kind = data.get("apiVersion"), data.get("kind")
+    if not isinstance(api, str) or not isinstance(kind, str):
+        return None
+    meta = data.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    return api, kind, str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def _objects(
+    files: Mapping[str, str], paths: Iterable[str], normalize: Normalize
+) -> dict[Any, _Object]:
+    objects: dict[Any, _Object] = {}
+    for path in paths:
+        if path in files and PurePosixPath(path).name not in IGNORED_FILES:
+            for key, obj in _parse_file(path, files[path], normalize):
+                objects[key] = obj
+    return objects
+
+
+def compare_files(
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+    normalize_before: Normalize = _identity,
+    normalize_after: Normalize = _identity,
+    ignore: Mapping[str, frozenset[str]] | None = None,
+) -> list[ObjectDiff]:
+    """Compare two sets of files object by object; files with identical text are never parsed."""
+    ignore = ignore or {}
+    if normalize_before is _identity and normalize_after is _identity:
+        paths = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+    else:
+        paths = sorted(set(before) | set(after))
+    old = _objects(before, paths, normalize_before)
+    new = _objects(after, paths, normalize_after)
+    diffs: list[ObjectDiff] = []
+    for key in sorted(set(old) | set(new), key=_object_order):
+        a, b = old.get(key), new.get(key)
+        if a is None or b is None:
+            obj = b or a
+            assert obj is not None
+            status = "added" if a is None else "removed"
+            changes: list[Change] = []
+            if obj.kind != "file":
+                changes = compare_data({}, obj.data) if a is None else compare_data(obj.data, {})
+            diffs.append(ObjectDiff(obj.id, obj.kind, status, tuple(changes), obj.note))
+        elif a.kind == "file" or b.kind == "file":
+            if a.data != b.data:
+                note = b.note or a.note or "content changed"
+                diffs.append(ObjectDiff(b.id, b.kind, "changed", (), note))
+        else:
+            skip = ignore.get(PurePosixPath(b.id).name, frozenset())
+            changes = compare_data(a.data, b.data, normalize_before, normalize_after, skip)
+            if changes:
+                diffs.append(ObjectDiff(b.id, b.kind, "changed", tuple(changes)))
+    return diffs
+
+
+def _object_order(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Chart files first (by path), then Kubernetes objects by kind, namespace and name."""
+    return (0, key[1]) if key[0] == "file" else (1, key[2], key[3], key[4], key[1])
+
+
+# --- the headline facts of an environment -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppFacts:
+    chart: str | None
+    version: str | None
+    image_tag: str | None
+    pull_policy: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnvFacts:
+    """What the summary reports; None where a side cannot know it (e.g. gates on a branch)."""
+
+    apps: Mapping[str, AppFacts]
+    namespace: str | None = None
+    cluster: str | None = None
+    auto_merge: bool | None = None
+    active_gates: tuple[str, ...] | None = None
+    proposed_gates: tuple[str, ...] | None = None
+
+
+def facts_from_spec(spec: Spec, env: Environment) -> EnvFacts:
+    project = spec.project
+    return EnvFacts(
+        apps={
+            app.name: AppFacts(
+                f"{app.chart.repository}/{app.chart.name}",
+                app.chart.version,
+                app.image_tag,
+                app.pull_policy,
+            )
+            for app in env.apps
+        },
+        namespace=env.namespace,
+        cluster=env.server or env.cluster_name,
+        auto_merge=env.auto_merge,
+        active_gates=tuple(dict.fromkeys(project.active_gates + env.active_gates)),
+        proposed_gates=tuple(dict.fromkeys(project.proposed_gates + env.proposed_gates)),
+    )
+
+
+_README_ROW = re.compile(r"^\|(.*)\|\s*$", re.MULTILINE)
+
+
+def facts_from_files(files: Mapping[str, str]) -> EnvFacts:
+    """From an environment's rendered subtree: each app's Chart.yaml (dependency and appVersion),
+    and the pull policy column of README.md's table when there is one."""
+    policies = _readme_policies(files.get("README.md", ""))
+    apps: dict[str, AppFacts] = {}
+    for path, text in files.items():
+        parts = path.split("/")
+        if len(parts) != 2 or parts[1] != "Chart.yaml":
+            continue
+        try:
+            chart = yamlio.load(text)
+        except yamlio.YAMLLoadError:
+            chart = None
+        chart = chart if isinstance(chart, dict) else {}
+        deps = chart.get("dependencies")
+        dep = deps[0] if isinstance(deps, list) and deps and isinstance(deps[0], dict) else {}
+        ref = f"{dep.get('repository', '')}/{dep.get('name', '')}" if dep else None
+        version, tag = dep.get("version"), chart.get("appVersion")
+        apps[parts[0]] = AppFacts(
+            ref,
+            None if version is None else str(version),
+            None if tag is None else str(tag),
+            policies.get(parts[0]),
+        )
+    return EnvFacts(apps=dict(sorted(apps.items())))
+
+
+def _readme_policies(text: str) -> dict[str, str]:
+    rows = [
+        [cell.strip().strip("`") for cell in row.split("|")] for row in _README_ROW.findall(text)
+    ]
+    if not rows or "pull policy" not in rows[0] or "app" not in rows[0]:
+        return {}
+    app, policy = rows[0].index("app"), rows[0].index("pull policy")
+    return {
+        row[app]: row[policy]
+        for row in rows[2:]
+        if len(row) == len(rows[0]) and row[policy] not in ("", "-")
+    }
+
+
+def _show(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ", ".join(value) or "none"
+    return str(value)
+
+
+def compare_facts(before: EnvFacts, after: EnvFacts) -> list[SummaryItem]:
+    items: list[SummaryItem] = []
+    for kind, attr in (
+        ("namespace", "namespace"),
+        ("cluster", "cluster"),
+        ("auto-merge", "auto_merge"),
+        ("active-gates", "active_gates"),
+        ("proposed-gates", "proposed_gates"),
+    ):
+        old, new = getattr(before, attr), getattr(after, attr)
+        if old is not None and new is not None and old != new:
+            items.append(SummaryItem(kind, None, _show(old), _show(new)))
+    for app in [*before.apps, *(a for a in after.apps if a not in before.apps)]:
+        old_app, new_app = before.apps.get(app), after.apps.get(app)
+        if old_app is None or new_app is None:
+            shown = _describe(new_app or old_app)
+            items.append(
+                SummaryItem(
+                    "app-added" if old_app is None else "app-removed",
+                    app,
+                    None if old_app is None else shown,
+                    shown if old_app is None else None,
+                )
+            )
+            continue
+        for kind, attr in (
+            ("chart", "chart"),
+            ("chart-version", "version"),
+            ("image-tag", "image_tag"),
+            ("pull-policy", "pull_policy"),
+        ):
+            old, new = getattr(old_app, attr), getattr(new_app, attr)
+            if old != new:
+                items.append(SummaryItem(kind, app, old, new))
+    return items
+
+
+def _describe(app: AppFacts | None) -> str:
+    assert app is not None
+    parts = [
+        f"chart {app.version}" if app.version else None,
+        f"image {app.image_tag}" if app.image_tag else None,
+    ]
+    return ", ".join(p for p in parts if p) or "-"
+
+
+# --- trees → sections ---------------------------------------------------------------------------
+
+
+def _split(files: Mapping[str, str]) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """{env: {relative path: text}} and the shared bootstrap files."""
+    envs: dict[str, dict[str, str]] = {}
+    shared: dict[str, str] = {}
+    for path, text in files.items():
+        parts = path.split("/", 3)
+        if parts[0] == "environments" and len(parts) >= 3:
+            envs.setdefault(parts[1], {})["/".join(parts[2:])] = text
+        elif parts[:2] == ["bootstrap", "applications"] and len(parts) == 4:
+            envs.setdefault(parts[2], {})["applications/" + parts[3]] = text
+        else:
+            shared[path] = text
+    return envs, shared
+
+
+def _env_order(tree: Tree, envs: Mapping[str, Any]) -> list[str]:
+    if tree.spec is not None:
+        ordered = [env.name for env in tree.spec.environments]
+        return ordered + sorted(set(envs) - set(ordered))
+    return sorted(envs)
+
+
+def _facts(tree: Tree, name: str, files: Mapping[str, str]) -> EnvFacts:
+    if tree.spec is not None:
+        for env in tree.spec.environments:
+            if env.name == name:
+                return facts_from_spec(tree.spec, env)
+    return facts_from_files(files)
+
+
+def _side(tree: Tree) -> Side:
+    return Side(tree.label, tree.commit, tree.dry_sha)
+
+
+def _section(
+    name: str, summary: list[SummaryItem], objects: list[ObjectDiff], status: str | None = None
+) -> Section:
+    if status is None:
+        status = "changed" if summary or objects else "unchanged"
+    return Section(name, status, tuple(summary), tuple(objects))
+
+
+def compare_trees(
+    base: Tree, head: Tree, mode: str = "revisions", only: Sequence[str] = ()
+) -> Diff:
+    """Per environment (in promotion order), what ``head`` changes relative to ``base``.
+
+    With ``only``, just those environments, and no shared bootstrap section.
+    """
+    base_envs, base_shared = _split(base.files)
+    head_envs, head_shared = _split(head.files)
+    if base.spec is not None:
+        for env in base.spec.environments:
+            base_envs.setdefault(env.name, {})
+    if head.spec is not None:
+        for env in head.spec.environments:
+            head_envs.setdefault(env.name, {})
+    names = _env_order(head, head_envs)
+    names += [n for n in _env_order(base, base_envs) if n not in head_envs]
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        known = ", ".join(names) or "none"
+        raise UsageError(
+            f"--env: no environment {', '.join(map(repr, unknown))} on either side (known: {known})"
+        )
+    sections = []
+    for name in names:
+        if only and name not in only:
+            continue
+        old, new = base_envs.get(name), head_envs.get(name)
+        if old is None or new is None:
+            status = "added" if old is None else "removed"
+            objects = compare_files(old or {}, new or {})
+            sections.append(
+                _section(
+                    name, [SummaryItem(f"environment-{status}", None, None, None)], objects, status
+                )
+            )
+            continue
+        summary = compare_facts(_facts(base, name, old), _facts(head, name, new))
+        sections.append(_section(name, summary, compare_files(old, new)))
+    bootstrap = None
+    if not only and (base_shared or head_shared):
+        objects = compare_files(base_shared, head_shared)
+        summary = [SummaryItem(f"object-{o.status}", o.id, None, None) for o in objects]
+        bootstrap = _section(BOOTSTRAP, summary, objects)
+    return Diff(mode, _side(base), _side(head), tuple(sections), bootstrap)
+
+
+def compare_environments(tree: Tree, first: str, second: str) -> Diff:
+    """Drift between two environments of one tree: ``first`` is before, ``second`` after.
+
+    Values that only name the environment are expected to differ and are ignored: strings equal to
+    the environment's name, its branches or its Applications' names, and the wrapper chart's
+    ``description`` (which names the environment).
+    """
+    envs, _ = _split(tree.files)
+    if tree.spec is not None:
+        for env in tree.spec.environments:
+            envs.setdefault(env.name, {})
+    for name in (first, second):
+        if name not in envs:
+            known = ", ".join(_env_order(tree, envs)) or "none"
+            raise UsageError(f"--between: no environment {name!r} at {tree.label} (known: {known})")
+    if first == second:
+        raise UsageError("--between: name two different environments")
+    facts_a, facts_b = _facts(tree, first, envs[first]), _facts(tree, second, envs[second])
+    apps = set(facts_a.apps) | set(facts_b.apps)
+    objects = compare_files(
+        envs[first],
+        envs[second],
+        _name_normalizer(tree, first, apps),
+        _name_normalizer(tree, second, apps),
+        ignore={"Chart.yaml": frozenset({"description"})},
+    )
+    section = _section(second, compare_facts(facts_a, facts_b), objects)
+    side = _side(tree)
+    where = "the working tree" if tree.commit is None else f"{tree.label} ({tree.commit[:12]})"
+    notes = (
+        "Values that only name the environment (its name, branches, Application names, "
+        "the wrapper chart's description) are not reported.",
+    )
+    return Diff(
+        "between",
+        Side(first, side.commit, None),
+        Side(second, side.commit, None),
+        (section,),
+        None,
+        (*notes, f"Both environments as rendered from {where}."),
+    )
+
+
+def _name_normalizer(tree: Tree, env: str, apps: Iterable[str]) -> Normalize:
+    branch = None
+    prefix = tree.spec.project.branch_prefix if tree.spec is not None else None
+    if prefix is not None:
+        branch = prefix + env
+    names = {env: "<env>"}
+    if branch:
+        names[branch] = "<branch>"
+        names[branch + "-next"] = "<branch>-next"
+    for app in apps:
+        names[f"{app}-{env}"] = f"{app}-<env>"
+    return lambda value: names.get(value, value)
+
+
+# --- entry points -------------------------------------------------------------------------------
+
+
+def diff_repository(
+    root: Path,
+    revisions: Sequence[str] = (),
+    *,
+    promotion: str | None = None,
+    between: tuple[str, str] | None = None,
+    envs: Sequence[str] = (),
+    remote: str | None = None,
+) -> Diff:
+    """``gitops-gen diff``: check the options, obtain the two trees, compare them."""
+    from generator import revisions as rev
+
+    if len(revisions) > 2:
+        raise UsageError("diff takes at most two revisions: BASE and HEAD")
+    if promotion is not None and between is not None:
+        raise UsageError("--promotion and --between cannot be combined")
+    if remote is not None and promotion is None:
+        raise UsageError("--remote only applies to --promotion")
+    if promotion is not None:
+        if revisions:
+            raise UsageError("--promotion compares the environment's two branches; drop BASE/HEAD")
+        if envs:
+            raise UsageError("--env does not apply to --promotion, which names its environment")
+        active, proposed = rev.environment_branches(root, promotion, remote)
+        return compare_trees(active, proposed, mode="promotion")
+    if between is not None:
+        if len(revisions) > 1:
+            raise UsageError(
+                "--between compares two environments at one revision; pass at most one"
+            )
+        if envs:
+            raise UsageError("--env does not apply to --between, which names its environments")
+        tree = rev.at_revision(root, revisions[0]) if revisions else rev.working_tree(root)
+        return compare_environments(tree, *between)
+    for rev_name in revisions:
+        rev.resolve(root, rev_name)  # fail on a bad revision before rendering anything
+    notes: tuple[str, ...] = ()
+    if revisions:
+        base = rev.at_revision(root, revisions[0])
+    else:
+        branch, sha = rev.default_base(root)
+        base = rev.at_revision(root, sha, branch)
+        notes = (f"The base is the merge-base of HEAD and {branch}.",)
+    if len(revisions) == 2:
+        head = rev.at_revision(root, revisions[1], reuse=base)
+    else:
+        head = rev.working_tree(root, reuse=base)
+    return replace(compare_trees(base, head, only=list(dict.fromkeys(envs))), notes=notes)

@@ -1,0 +1,403 @@
+"""Reports of a Diff: text (coloured on a terminal), markdown for a PR comment, and JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from generator.diff import BOOTSTRAP, MISSING, Change, Diff, ObjectDiff, Section, Side, SummaryRow
+from generator.revisions import WORKING_TREE
+
+DEFAULT_MAX_CHARS = 65_000
+MIN_MAX_CHARS = 2_000
+MAX_VALUE_CHARS = 160
+NAMES_SHOWN = 8
+# Room kept free for the truncation note, whatever it lists.
+NOTE_RESERVE = 900
+# Lets a CI job find and update its earlier comment instead of adding a new one.
+MARKER = "<!-- gitops-gen diff -->"
+
+_NUMBER = re.compile(r"[-+]?(\d[\d_]*)?(\.\d*)?([eE][-+]?\d+)?|0x[0-9a-fA-F]+|0o[0-7]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_AMBIGUOUS = frozenset({"", "true", "false", "null", "~", "yes", "no", "on", "off", "y", "n"})
+
+_WHAT = {
+    "environment-added": "environment added",
+    "environment-removed": "environment removed",
+    "app-added": "{} added",
+    "app-removed": "{} removed",
+    "chart": "{} chart",
+    "chart-version": "{} chart version",
+    "image-tag": "{} image tag",
+    "pull-policy": "{} pull policy",
+    "namespace": "namespace",
+    "cluster": "cluster",
+    "auto-merge": "autoMerge",
+    "active-gates": "gates before the next environment",
+    "proposed-gates": "gates before this environment",
+    "object-added": "{} added",
+    "object-removed": "{} removed",
+    "object-changed": "{} changed",
+}
+
+
+def show_value(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
+    """A value on one line: strings bare unless they read as another type, the rest as JSON."""
+    if isinstance(value, str):
+        lowered = value.lower()
+        ambiguous = (
+            lowered in _AMBIGUOUS
+            or bool(_NUMBER.fullmatch(value))
+            or value != value.strip()
+            or bool(_CONTROL.search(value))  # newlines, and escapes that would drive a terminal
+        )
+        text = json.dumps(value, ensure_ascii=False) if ambiguous else value
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif value is None:
+        text = "null"
+    elif isinstance(value, (int, float)):
+        text = str(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def what(kind: str, subject: str | None, code: Callable[[str], str] = str) -> str:
+    return _WHAT.get(kind, kind).format(code(subject or ""))
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _names(names: Sequence[str], code: Callable[[str], str] = str) -> str:
+    shown = ", ".join(code(n) for n in names[:NAMES_SHOWN])
+    more = len(names) - NAMES_SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _side(side: Side, code: Callable[[str], str] = str) -> str:
+    if side.commit is None and side.label == WORKING_TREE:
+        return "the working tree"
+    text = code(side.label)
+    if side.commit and not side.commit.startswith(side.label):
+        text += f" at {side.commit[:12]}"
+    if side.dry_sha:
+        text += f" (dry commit {side.dry_sha[:12]})"
+    return text
+
+
+def _title(diff: Diff, code: Callable[[str], str] = str) -> str:
+    if diff.mode == "promotion" and diff.environments:
+        return f"gitops-gen diff: promotion of {code(diff.environments[0].name)}"
+    if diff.mode == "between":
+        return f"gitops-gen diff: drift from {code(diff.base.label)} to {code(diff.head.label)}"
+    return "gitops-gen diff"
+
+
+def _headline(diff: Diff, code: Callable[[str], str] = str) -> str:
+    """One sentence: how many environments change, which, and which do not."""
+    changed = [s.name for s in diff.environments if s.status != "unchanged"]
+    unchanged = [s.name for s in diff.environments if s.status == "unchanged"]
+    if diff.mode == "between":
+        section = diff.environments[0]
+        return "The environments differ." if section.status != "unchanged" else "No drift."
+    total = len(diff.environments)
+    parts = []
+    if total == 1:
+        name = code(diff.environments[0].name)
+        parts.append(f"{name} changes." if changed else f"{name} does not change.")
+    elif changed:
+        parts.append(
+            f"{len(changed)} of {total} environment{_s(total)} change: {_names(changed, code)}."
+        )
+    else:
+        parts.append("No environment changes." if total else "No environments.")
+    if unchanged and changed:
+        parts.append(f"Unchanged: {_names(unchanged, code)}.")
+    if diff.bootstrap is not None and diff.bootstrap.status != "unchanged":
+        count = len(diff.bootstrap.objects)
+        parts.append(
+            f"{count} shared bootstrap object{_s(count)} change{'s' if count == 1 else ''}."
+        )
+    return " ".join(parts)
+
+
+def _counts(section: Section) -> str:
+    paths = sum(len(o.changes) for o in section.objects)
+    objects = len(section.objects)
+    text = (
+        f"{objects} object{'s' if objects != 1 else ''}, {paths} value{'s' if paths != 1 else ''}"
+    )
+    return (
+        section.status
+        if section.status in ("added", "removed") and not objects
+        else f"{section.status}: {text}"
+    )
+
+
+def _change_line(change: Change, code: Callable[[str], str] = str) -> tuple[str, str]:
+    """(op marker, text) of one changed path."""
+    if change.before is MISSING:
+        return "+", f"{code(change.path)}: {code(show_value(change.after))}"
+    if change.after is MISSING:
+        return "-", f"{code(change.path)}: {code(show_value(change.before))}"
+    return (
+        "~",
+        f"{code(change.path)}: {code(show_value(change.before))} → "
+        f"{code(show_value(change.after))}",
+    )
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+_COLOURS = {"+": "green", "-": "red", "~": "yellow"}
+
+
+def format_text(diff: Diff, color: bool = False) -> str:
+    import click
+
+    def style(text: str, **kwargs: Any) -> str:
+        return click.style(text, **kwargs) if color else text
+
+    lines = [style(_title(diff), bold=True), f"{_side(diff.base)} → {_side(diff.head)}"]
+    lines += diff.notes
+    lines.append(_headline(diff))
+    rows = diff.summary_rows()
+    if rows:
+        lines += ["", style("Summary", bold=True)]
+        for row in rows:
+            lines.append(f"  {_summary_text(row)}  [{_names(row.environments)}]")
+    for section in diff.sections:
+        if section.status == "unchanged":
+            continue
+        title = f"{section.name} ({_counts(section)})"
+        lines += ["", style(title, bold=True)]
+        for obj in section.objects:
+            lines.append(f"  {obj.id} ({obj.status})" if obj.status != "changed" else f"  {obj.id}")
+            if obj.note:
+                lines.append(f"    {obj.note}")
+            for change in obj.changes:
+                op, text = _change_line(change)
+                lines.append("    " + style(f"{op} {text}", fg=_COLOURS[op]))
+    return "\n".join(lines) + "\n"
+
+
+def _summary_text(row: SummaryRow, code: Callable[[str], str] = str) -> str:
+    head = what(row.kind, row.subject, code)
+    if row.before is not None and row.after is not None:
+        return f"{head}: {code(row.before)} → {code(row.after)}"
+    value = row.after if row.after is not None else row.before
+    return f"{head}: {code(value)}" if value is not None else head
+
+
+# --- markdown -----------------------------------------------------------------------------------
+
+
+def md_code(text: str) -> str:
+    """Inline code that survives backticks and pipes (inside tables)."""
+    text = text.replace("|", "\\|").replace("\n", " ")
+    if "`" not in text:
+        return f"`{text}`"
+    fence = "`" * (max(len(run) for run in re.findall(r"`+", text)) + 1)
+    return f"{fence} {text} {fence}"
+
+
+def format_markdown(diff: Diff, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """A pull request comment: header and summary table always, then one <details> per section.
+
+    It stays within ``max_chars``: details that do not fit are left out with a note saying what.
+    """
+    max_chars = max(max_chars, MIN_MAX_CHARS)
+    head = _markdown_head(diff, max_chars - NOTE_RESERVE)
+    blocks = [(s.name, _markdown_section(s)) for s in diff.sections if s.status != "unchanged"]
+    out = head
+    budget = max_chars - NOTE_RESERVE
+    left_out: list[str] = []
+    cut_short: str | None = None
+    for index, (name, block) in enumerate(blocks):
+        if len(out) + len(block) <= budget:
+            out += block
+            continue
+        partial = _cut(block, budget - len(out))
+        if partial:
+            out += partial
+            cut_short = name
+        left_out = [n for n, _ in blocks[index + (1 if partial else 0) :]]
+        break
+    if left_out or cut_short:
+        whole = "more summary rows left out" not in head
+        out += _truncation_note(max_chars, left_out, cut_short, len(blocks), whole)
+    out = out.rstrip("\n") + "\n"
+    assert len(out) <= max_chars, (len(out), max_chars)
+    return out
+
+
+def _markdown_head(diff: Diff, budget: int) -> str:
+    lines = [
+        MARKER,
+        f"### {_title(diff, md_code)}",
+        "",
+        f"{_side(diff.base, md_code)} → {_side(diff.head, md_code)}",
+        "",
+    ]
+    for note in diff.notes:
+        lines += [f"_{note}_", ""]
+    lines += [_headline(diff, md_code), ""]
+    rows = diff.summary_rows()
+    if rows:
+        lines += ["| change | before | after | environments |", "|---|---|---|---|"]
+        dropped = 0
+        for index, row in enumerate(rows):
+            line = (
+                f"| {what(row.kind, row.subject, md_code)} "
+                f"| {_cell(row.before)} | {_cell(row.after)} "
+                f"| {_names(row.environments, md_code)} |"
+            )
+            if sum(len(x) + 1 for x in lines) + len(line) + 200 > budget:
+                dropped = len(rows) - index
+                break
+            lines.append(line)
+        lines.append("")
+        if dropped:
+            lines += [f"_{dropped} more summary rows left out to stay under the size limit._", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: str | None) -> str:
+    return md_code(show_value(value)) if value is not None else ""
+
+
+def _markdown_section(section: Section) -> str:
+    label = "shared bootstrap objects" if section.name == BOOTSTRAP else section.name
+    lines = [
+        "<details>",
+        f"<summary><b>{label}</b> — {_counts(section)}</summary>",
+        "",
+    ]
+    for obj in section.objects:
+        lines += [_markdown_object_title(obj), ""]
+        if obj.note:
+            lines += [f"_{obj.note}_", ""]
+        if obj.changes:
+            for change in obj.changes:
+                op, text = _change_line(change, md_code)
+                lines.append(f"- {_OP_WORDS[op]}{text}")
+            lines.append("")
+    lines += ["</details>", ""]
+    return "\n".join(lines) + "\n"
+
+
+_OP_WORDS = {"+": "added ", "-": "removed ", "~": ""}
+
+
+def _markdown_object_title(obj: ObjectDiff) -> str:
+    status = "" if obj.status == "changed" else f" ({obj.status})"
+    return f"**{md_code(obj.id)}**{status}"
+
+
+def _cut(block: str, room: int) -> str:
+    """The first lines of a section that fit in ``room``, closed; "" if nothing useful fits."""
+    closing = "- …\n\n</details>\n\n"
+    lines = block.splitlines(keepends=True)
+    out = ""
+    for line in lines:
+        if len(out) + len(line) + len(closing) > room:
+            break
+        out += line
+    if out.count("\n") < 4:
+        return ""
+    return out + closing
+
+
+def _truncation_note(
+    max_chars: int, left_out: Sequence[str], cut_short: str | None, total: int, whole: bool
+) -> str:
+    parts = []
+    if cut_short:
+        parts.append(f"the details of {md_code(cut_short)} are cut short")
+    if left_out:
+        names = [("shared bootstrap objects" if n == BOOTSTRAP else n) for n in left_out]
+        parts.append(f"{len(left_out)} of {total} sections are left out: {_names(names, md_code)}")
+    return (
+        f"> **Truncated** to stay under {max_chars:,} characters: {'; '.join(parts)}. "
+        + ("The summary above is complete. " if whole else "")
+        + "Run `gitops-gen diff --env ENV` (or `--format json`) "
+        "to see every change.\n"
+    )
+
+
+# --- json ---------------------------------------------------------------------------------------
+
+
+def to_json(diff: Diff) -> dict[str, Any]:
+    return {
+        "mode": diff.mode,
+        "base": _side_json(diff.base),
+        "head": _side_json(diff.head),
+        "changed": diff.changed,
+        "notes": list(diff.notes),
+        "summary": [
+            {
+                "kind": row.kind,
+                "subject": row.subject,
+                "before": row.before,
+                "after": row.after,
+                "environments": list(row.environments),
+            }
+            for row in diff.summary_rows()
+        ],
+        "environments": [_section_json(s) for s in diff.environments],
+        "bootstrap": _section_json(diff.bootstrap) if diff.bootstrap else None,
+    }
+
+
+def format_json(diff: Diff) -> str:
+    return (
+        json.dumps(to_json(diff), indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    )
+
+
+def _side_json(side: Side) -> dict[str, Any]:
+    return {"label": side.label, "commit": side.commit, "drySha": side.dry_sha}
+
+
+def _section_json(section: Section) -> dict[str, Any]:
+    return {
+        "name": section.name,
+        "status": section.status,
+        "summary": [
+            {"kind": i.kind, "subject": i.subject, "before": i.before, "after": i.after}
+            for i in section.summary
+        ],
+        "objects": [
+            {
+                "id": o.id,
+                "kind": o.kind,
+                "status": o.status,
+                "note": o.note,
+                "changes": [_change_json(c) for c in o.changes],
+            }
+            for o in section.objects
+        ],
+    }
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": change.path, "op": change.op}
+    if change.before is not MISSING:
+        out["before"] = change.before
+    if change.after is not MISSING:
+        out["after"] = change.after
+    return out
+
+
+def render_report(diff: Diff, fmt: str, max_chars: int | None = None, color: bool = False) -> str:
+    if fmt == "json":
+        return format_json(diff)
+    if fmt == "markdown":
+        return format_markdown(diff, DEFAULT_MAX_CHARS if max_chars is None else max_chars)
+    return format_text(diff, color)

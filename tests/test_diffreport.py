@@ -1,0 +1,292 @@
+"""Comparing data, and the text, markdown and JSON reports (with the markdown size limit)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from generator.diff import MISSING, Change, compare_data, compare_trees
+from generator.diffreport import (
+    MARKER,
+    format_json,
+    format_markdown,
+    format_text,
+    md_code,
+    show_value,
+)
+from generator.render import render
+from generator.revisions import Tree
+from generator.spec import parse_spec
+from tests.conftest import git, write_tree
+
+
+def changes(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
+    return [(c.path, c.before, c.after) for c in compare_data(before, after)]
+
+
+# --- compare_data -------------------------------------------------------------------------------
+
+
+def test_key_order_never_counts() -> None:
+    assert changes({"a": 1, "b": {"c": 2, "d": 3}}, {"b": {"d": 3, "c": 2}, "a": 1}) == []
+
+
+def test_values_compare_as_typed_data() -> None:
+    assert changes({"a": 1}, {"a": 1.0}) == []
+    assert changes({"a": True}, {"a": "true"}) == [("a", True, "true")]
+    assert changes({"a": 1}, {"a": True}) == [("a", 1, True)]
+    assert changes({"a": "5"}, {"a": 5}) == [("a", "5", 5)]
+    assert changes({"a": None}, {"a": None}) == []
+
+
+def test_added_and_removed_subtrees_list_every_leaf() -> None:
+    assert changes({"a": 1}, {"a": 1, "b": {"c": {"d": 1}, "e": []}}) == [
+        ("b.c.d", MISSING, 1),
+        ("b.e", MISSING, []),
+    ]
+    assert changes({"x": {"y": "z"}}, {}) == [("x.y", "z", MISSING)]
+
+
+def test_a_list_of_scalars_is_one_value() -> None:
+    assert changes({"ports": [22, 80]}, {"ports": [22, 80, 443]}) == [
+        ("ports", [22, 80], [22, 80, 443])
+    ]
+    assert changes({"ports": [22, 80]}, {"ports": [22, 80]}) == []
+
+
+def test_list_items_match_by_name_key_or_branch() -> None:
+    before = {"deps": [{"name": "a", "version": "1"}, {"name": "b", "version": "1"}]}
+    after = {"deps": [{"name": "b", "version": "2"}, {"name": "a", "version": "1"}]}
+    assert changes(before, after) == [("deps[name=b].version", "1", "2")]
+    envs = {"environments": [{"branch": "env/a", "autoMerge": True}]}
+    more = {
+        "environments": [
+            {"branch": "env/a", "autoMerge": True},
+            {"branch": "env/b", "autoMerge": False},
+        ]
+    }
+    assert changes(envs, more) == [("environments[branch=env/b].autoMerge", MISSING, False)]
+
+
+def test_list_items_without_a_key_match_by_position() -> None:
+    before = {"ignore": [{"kind": "PVC", "jsonPointers": ["/status"]}]}
+    after = {"ignore": [{"kind": "PVC", "jsonPointers": ["/spec"]}, {"kind": "Secret"}]}
+    assert changes(before, after) == [
+        ("ignore[0].jsonPointers", ["/status"], ["/spec"]),
+        ("ignore[1].kind", MISSING, "Secret"),
+    ]
+
+
+def test_paths_quote_keys_with_dots() -> None:
+    assert changes({"annotations": {"a.b/c": "1"}}, {"annotations": {"a.b/c": "2"}}) == [
+        ('annotations["a.b/c"]', "1", "2")
+    ]
+
+
+def test_normalizers_and_ignored_paths() -> None:
+    before = {"name": "web-staging", "env": "staging", "description": "in staging", "host": "a"}
+    after = {"name": "web-prod", "env": "prod", "description": "in prod", "host": "b"}
+    names_a = {"web-staging": "web-<env>", "staging": "<env>"}
+    names_b = {"web-prod": "web-<env>", "prod": "<env>"}
+    found = compare_data(
+        before,
+        after,
+        lambda v: names_a.get(v, v),
+        lambda v: names_b.get(v, v),
+        frozenset({"description"}),
+    )
+    assert found == [Change("host", "a", "b")]
+
+
+# --- values and code spans ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("1.0.75", "1.0.75"),
+        ("v1.0.76", "v1.0.76"),
+        ("true", '"true"'),
+        ("5", '"5"'),
+        ("1e3", '"1e3"'),
+        ("", '""'),
+        (" padded", '" padded"'),
+        ("two\nlines", '"two\\nlines"'),
+        ("\x1b[31mred", '"\\u001b[31mred"'),
+        (True, "true"),
+        (None, "null"),
+        (5, "5"),
+        ([22, 80], "[22, 80]"),
+        ({"a": "b"}, '{"a": "b"}'),
+        ("x" * 500, "x" * 159 + "…"),
+    ],
+)
+def test_show_value(value: Any, shown: str) -> None:
+    assert show_value(value) == shown
+
+
+def test_md_code_survives_backticks_and_pipes() -> None:
+    assert md_code("a|b") == "`a\\|b`"
+    assert md_code("a`b") == "`` a`b ``"
+    assert md_code("a``b") == "``` a``b ```"
+
+
+# --- a synthetic project: many environments, one change that touches all of them ---------------
+
+
+def synthetic_spec(
+    envs: int, apps: int = 1, version: str = "1.0.0", replicas: int = 2
+) -> dict[str, str]:
+    """A spec with ``envs`` environments and ``apps`` apps, built in memory."""
+    lines = [
+        "project:",
+        "  name: big",
+        "  repoURL: https://github.com/example/big-gitops.git",
+        "  scm: {provider: github, secretRef: scm, appID: 1}",
+        "apps:",
+    ]
+    for a in range(apps):
+        lines += [
+            f"  app{a:02d}:",
+            "    chart:",
+            "      repository: oci://ghcr.io/example/charts",
+            f"      name: app{a:02d}",
+            f"      version: {version}",
+            "    image:",
+            f"      tag: v{version}",
+            f"    values: {{replicas: {replicas}, ingress: {{host: app{a}.example.com}}}}",
+        ]
+    lines += ["promotion:", "  order: [" + ", ".join(f"env{e:03d}" for e in range(envs)) + "]"]
+    files = {"environments/_project.yaml": "\n".join(lines) + "\n"}
+    for e in range(envs):
+        files[f"environments/env{e:03d}.yaml"] = f"namespace: ns{e:03d}\n"
+    return files
+
+
+def synthetic_tree(label: str, files: dict[str, str]) -> Tree:
+    spec = parse_spec(files)
+    return Tree(label, None, render(spec), spec)
+
+
+@pytest.fixture(scope="module")
+def wide_diff() -> Any:
+    base = synthetic_tree("main", synthetic_spec(300))
+    head = synthetic_tree("change", synthetic_spec(300, version="1.0.1", replicas=3))
+    return compare_trees(base, head)
+
+
+def test_a_change_to_300_environments_stays_under_the_limit(wide_diff: Any) -> None:
+    assert len(wide_diff.environments) == 300
+    assert all(s.status == "changed" for s in wide_diff.environments)
+    full = format_markdown(wide_diff, max_chars=10_000_000)
+    assert len(full) > 65_000
+    assert "Truncated" not in full
+    assert full.count("<details>") == 300
+
+    text = format_markdown(wide_diff)
+    assert len(text) <= 65_000
+    # The summary is whole: each headline change once, with every environment counted.
+    assert "| `app00` chart version | `1.0.0` | `1.0.1` | `env000`," in text
+    assert "and 292 more |" in text
+    assert "300 of 300 environments change" in text
+    # The details stop at a section boundary or are cut short, and the note says what is missing.
+    shown = text.count("<details>")
+    assert 0 < shown < 300
+    assert text.count("<details>") == text.count("</details>")
+    note = text[text.index("> **Truncated**") :]
+    assert "to stay under 65,000 characters" in note
+    left_out = 300 - shown
+    cut = "are cut short" in note
+    assert f"{left_out} of 300 sections are left out" in note or (cut and left_out == 0)
+    assert "`gitops-gen diff --env ENV`" in note
+
+
+@pytest.mark.parametrize("limit", [2_000, 2_500, 7_777, 20_000, 64_999])
+def test_markdown_never_exceeds_the_limit(wide_diff: Any, limit: int) -> None:
+    text = format_markdown(wide_diff, max_chars=limit)
+    assert len(text) <= limit
+    assert text.startswith(MARKER)
+    assert "| `app00` chart version |" in text
+    assert "> **Truncated**" in text
+
+
+def test_a_summary_too_big_for_the_limit_is_cut_with_a_note() -> None:
+    base_files = synthetic_spec(120)
+    head_files = dict(base_files)
+    for e in range(120):  # a different image tag in each environment: 120 distinct summary rows
+        head_files[f"environments/env{e:03d}.yaml"] = (
+            f"namespace: ns{e:03d}\napps:\n  app00:\n    image: {{tag: v9.0.{e}}}\n"
+        )
+    diff = compare_trees(synthetic_tree("a", base_files), synthetic_tree("b", head_files))
+    assert len(diff.summary_rows()) == 120
+    text = format_markdown(diff, max_chars=3_000)
+    assert len(text) <= 3_000
+    assert "more summary rows left out to stay under the size limit" in text
+
+
+def test_text_is_coloured_only_when_asked(wide_diff: Any) -> None:
+    plain = format_text(wide_diff)
+    coloured = format_text(wide_diff, color=True)
+    assert "\x1b[" not in plain
+    assert "\x1b[33m~ replicas" not in coloured  # paths live under the chart's name
+    assert "\x1b[33m~ app00.replicas: 2 → 3\x1b[0m" in coloured
+    assert "  app00 chart version: 1.0.0 → 1.0.1  [env000, env001" in plain
+
+
+def test_json_shape(wide_diff: Any) -> None:
+    data = json.loads(format_json(wide_diff))
+    assert set(data) == {
+        "mode",
+        "base",
+        "head",
+        "changed",
+        "notes",
+        "summary",
+        "environments",
+        "bootstrap",
+    }
+    assert data["mode"] == "revisions" and data["changed"] is True
+    assert data["base"] == {"label": "main", "commit": None, "drySha": None}
+    first = data["summary"][0]
+    assert first == {
+        "kind": "chart-version",
+        "subject": "app00",
+        "before": "1.0.0",
+        "after": "1.0.1",
+        "environments": [f"env{e:03d}" for e in range(300)],
+    }
+    env = data["environments"][0]
+    assert set(env) == {"name", "status", "summary", "objects"}
+    values = next(o for o in env["objects"] if o["id"] == "app00/values.yaml")
+    assert values == {
+        "id": "app00/values.yaml",
+        "kind": "values",
+        "status": "changed",
+        "note": None,
+        "changes": [
+            {"path": "app00.image.tag", "op": "changed", "before": "v1.0.0", "after": "v1.0.1"},
+            {"path": "app00.replicas", "op": "changed", "before": 2, "after": 3},
+        ],
+    }
+    assert data["bootstrap"]["status"] == "unchanged"
+
+
+def test_cli_on_a_300_environment_repository(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "big", synthetic_spec(300))
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "300 environments")
+    project = "environments/_project.yaml"
+    write_tree(root, {project: synthetic_spec(300, replicas=3)[project]})
+    result = CliRunner().invoke(
+        main, ["-C", str(root), "diff", "--format", "markdown", "--max-chars", "20000"]
+    )
+    assert result.exit_code == 1, result.output
+    assert len(result.stdout) <= 20_000
+    assert "300 of 300 environments change" in result.stdout
+    assert "> **Truncated**" in result.stdout

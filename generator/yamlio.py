@@ -405,6 +405,9 @@ def scalar(value: Any, indent: int = 0) -> str:
     return block if block is not None else _quote(value)
 
 
+# YAML readers (libyaml, PyYAML, go-yaml) take an implicit key only when it is at most 1024
+# characters long, quotes and escapes included.
+MAX_KEY_CHARS = 1000
 _keys: dict[str, str] = {}  # key -> its YAML text; keys repeat in every document
 
 
@@ -415,6 +418,11 @@ def _key(key: Any) -> str:
     if not isinstance(key, str):
         raise TypeError(f"mapping keys must be strings, not {type(key).__name__}")
     text = key if is_plain_safe(key) else _quote(key)
+    if len(text) > MAX_KEY_CHARS:
+        raise ValueError(
+            f"a mapping key of {len(text)} characters (as YAML text) is longer than YAML readers "
+            f"accept ({MAX_KEY_CHARS}); shorten the key {key[:40]!r}..."
+        )
     if len(_keys) < 50_000:
         _keys[key] = text
     return text
@@ -468,7 +476,7 @@ def dump_document(data: Any, sort_keys: bool = True) -> str:
         return "{}\n"
     if isinstance(data, (list, tuple)):
         return "[]\n"
-    return scalar(data) + "\n"
+    return scalar(data, 2) + "\n"  # a top-level block scalar still needs indented lines
 
 
 def dump_inline(data: Any, indent: int, sort_keys: bool = False) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from generator import yamlio
 from generator.errors import Problem, SpecError
@@ -74,6 +75,29 @@ class _Loader(jinja2.BaseLoader):
         return source, f"{TEMPLATE_DIR}/{name} (built-in)", uptodate
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory, keyed by name and checked against the source's hash.
+
+    Every render builds a fresh Environment (its filters are per render), but a template is
+    compiled only once per process: diff renders two revisions, tests render thousands of specs.
+    """
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self._store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)  # ignored when the source changed (checksum)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if len(self._store) < 1000:
+            self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
 def make_environment(overrides: Mapping[str, str] | None = None) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=_Loader(overrides or {}),
@@ -81,6 +105,7 @@ def make_environment(overrides: Mapping[str, str] | None = None) -> jinja2.Envir
         keep_trailing_newline=True,
         autoescape=False,
         auto_reload=False,
+        bytecode_cache=_COMPILED,
     )
     env.filters["yaml"] = _yaml_filter
     env.filters["yaml_document"] = yamlio.dump_document

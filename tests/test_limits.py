@@ -1,0 +1,112 @@
+"""Hostile spec files end quickly in exit 2 with a message: never a hang, a traceback or a memory blow-up.
+
+Each case runs the real command in a child process with a memory cap (1 GiB of address space) and a
+time limit, on a copy of the example whose rendered/ must stay untouched.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import snapshot_tree
+
+MEMORY_CAP = 1 << 30
+TIME_LIMIT = 20.0  # seconds; each case takes well under one on an idle machine
+
+
+def _cap_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
+def run_cli(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    start = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "-C", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=TIME_LIMIT * 3,
+        preexec_fn=_cap_memory,
+    )
+    return result, time.monotonic() - start
+
+
+def alias_bomb() -> str:
+    lines = ["namespace: demo", "apps:", "  serviceradar:", "    values:", '      l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 10):
+        refs = ", ".join([f"*l{i - 1}"] * 9)
+        lines.append(f"      l{i}: &l{i} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+def deep_flow_lists(depth: int) -> str:
+    return "namespace: demo\napps:\n  serviceradar:\n    values:\n      deep: " + "[" * depth + "]" * depth + "\n"
+
+
+def deep_flow_maps(depth: int) -> str:
+    return "namespace: demo\napps:\n  serviceradar:\n    values:\n      deep: " + "{a: " * depth + "1" + "}" * depth + "\n"
+
+
+def deep_block_maps(depth: int) -> str:
+    lines = ["namespace: demo", "apps:", "  serviceradar:", "    values:"]
+    lines += [" " * (6 + i) + f"k{i}:" for i in range(depth)]
+    return "\n".join(lines) + " 1\n"
+
+
+def huge_string(size: int) -> str:
+    return f"namespace: demo\napps:\n  serviceradar:\n    values:\n      big: \"{'x' * size}\"\n"
+
+
+CASES = {
+    "alias bomb": (alias_bomb, "expands to more than"),
+    "10,000 nested lists": (lambda: deep_flow_lists(10_000), "nested more than"),
+    "10,000 nested maps": (lambda: deep_flow_maps(10_000), "nested more than"),
+    "3,000 nested block maps": (lambda: deep_block_maps(3_000), "nested more than"),
+    "1 MB string value": (lambda: huge_string(1_000_000), "longer than the limit"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("command", ["check", "render"])
+def test_hostile_spec_file_is_refused_quickly(example_repo: Path, case: str, command: str) -> None:
+    make, expected = CASES[case]
+    (example_repo / "environments" / "demo.yaml").write_text(make(), encoding="utf-8")
+    before = snapshot_tree(example_repo / "rendered")
+    result, elapsed = run_cli(example_repo, command)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert "environments/demo.yaml" in result.stderr
+    assert expected in result.stderr, result.stderr[-2000:]
+    assert elapsed < TIME_LIMIT, elapsed
+    assert snapshot_tree(example_repo / "rendered") == before
+
+
+def test_50_mb_spec_file_is_refused_without_reading_it(example_repo: Path) -> None:
+    path = example_repo / "environments" / "demo.yaml"
+    chunk = "# padding padding padding padding padding padding padding padding padding\n" * 1000
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("namespace: demo\n")
+        while handle.tell() < 50 * 1024 * 1024:
+            handle.write(chunk)
+    result, elapsed = run_cli(example_repo, "check")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "environments/demo.yaml" in result.stderr and "larger than" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert elapsed < TIME_LIMIT
+
+
+def test_a_huge_line_count_is_still_bounded(example_repo: Path) -> None:
+    """Many small values just under the file limit parse in bounded time and memory."""
+    lines = ["namespace: demo", "apps:", "  serviceradar:", "    values:", "      many:"]
+    lines += [f"        k{i}: {i}" for i in range(300_000)]
+    (example_repo / "environments" / "demo.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result, elapsed = run_cli(example_repo, "check")
+    # Within the limits this is a valid spec whose output differs from rendered/: exit 1.
+    assert result.returncode in (1, 2), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert elapsed < TIME_LIMIT * 2

@@ -1,0 +1,287 @@
+"""Faults without loss: a render killed at any moment, a read-only or full disk, a failing write or
+rename all leave rendered/ exactly as it was (or, for a finished render, exactly as new)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from generator import output
+from generator.cli import main
+from tests.conftest import snapshot_tree
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+import synth  # noqa: E402
+
+
+def cli(root: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["-C", str(root), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+def leftovers(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.name.startswith(".gitops-gen-tmp"))
+
+
+def change_demo(root: Path) -> None:
+    path = root / "environments" / "demo.yaml"
+    path.write_text(path.read_text() + "autoMerge: false\n", encoding="utf-8")
+    values = root / "environments" / "staging.yaml"
+    values.write_text(values.read_text().replace("namespace: demo-staging", "namespace: demo-staging2"))
+
+
+# --- SIGKILL at random points -----------------------------------------------------------------
+
+
+def _versions(root: Path, envs: int, apps: int) -> tuple[dict[str, str], dict[str, str]]:
+    """Two spec versions whose outputs differ in every environment."""
+    synth.generate(root, envs, apps)
+    a = {p.name: p.read_text() for p in (root / "environments").iterdir()}
+    b = {name: text.replace("logLevel: ", "logLevel: x-") for name, text in a.items()}
+    return a, b
+
+
+def _use(root: Path, version: dict[str, str]) -> None:
+    for name, text in version.items():
+        (root / "environments" / name).write_text(text, encoding="utf-8")
+
+
+def _kill_loop(tmp_path: Path, runs: int, envs: int, apps: int, seed: int) -> None:
+    root = tmp_path / "repo"
+    a, b = _versions(root, envs, apps)
+    trees = {}
+    for name, version in (("a", a), ("b", b)):
+        _use(root, version)
+        subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "render"], check=True, capture_output=True)
+        trees[name] = snapshot_tree(root / "rendered")
+    assert trees["a"] != trees["b"]
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "check"], capture_output=True)
+    duration = time.monotonic() - start
+    rng = random.Random(seed)
+    state, killed, finished = "b", 0, 0
+    for _ in range(runs):
+        target = "a" if state == "b" else "b"
+        _use(root, a if target == "a" else b)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "generator", "-C", str(root), "render"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        time.sleep(rng.uniform(0.0, duration * 1.3))
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        code = proc.wait()
+        now = snapshot_tree(root / "rendered")
+        assert now in (trees["a"], trees["b"]), "rendered/ is neither the old nor the new tree"
+        if code == -signal.SIGKILL:
+            killed += 1
+        else:
+            assert code == 0
+            finished += 1
+            assert now == trees[target]
+        state = "a" if now == trees["a"] else "b"
+    assert killed > 0, "no run was interrupted; the test proved nothing"
+    # A later run cleans up whatever the killed ones left behind.
+    _use(root, a)
+    subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "render"], check=True, capture_output=True)
+    assert snapshot_tree(root / "rendered") == trees["a"]
+    assert leftovers(root) == []
+
+
+def test_render_killed_at_random_points_leaves_old_or_new_tree(tmp_path: Path) -> None:
+    _kill_loop(tmp_path, runs=10, envs=60, apps=2, seed=1)
+
+
+@pytest.mark.slow
+def test_render_killed_at_random_points_many(tmp_path: Path) -> None:
+    _kill_loop(tmp_path, runs=60, envs=120, apps=3, seed=2)
+
+
+# --- failing writes and renames (in-process, any user) -------------------------------------------
+
+
+class _FailingOs:
+    """The os module as generator.output sees it, with one call failing after ``after`` calls."""
+
+    def __init__(self, name: str, after: int, err: int) -> None:
+        self.name, self.after, self.err, self.calls = name, after, err, 0
+
+    def __getattr__(self, attr: str) -> Any:
+        real = getattr(os, attr)
+        if attr != self.name:
+            return real
+
+        def failing(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls > self.after:
+                raise OSError(self.err, os.strerror(self.err))
+            return real(*args, **kwargs)
+
+        return failing
+
+
+@pytest.mark.parametrize(
+    ("call", "after", "err"),
+    [
+        ("write", 0, errno.ENOSPC),
+        ("write", 2, errno.ENOSPC),
+        ("write", 4, errno.EDQUOT),
+        ("open", 3, errno.EMFILE),
+        ("makedirs", 2, errno.ENOSPC),
+        ("link", 0, errno.EIO),  # unchanged files are hard links: falls back to writing, succeeds
+        ("rename", 0, errno.EXDEV),
+    ],
+)
+def test_failing_filesystem_calls_leave_rendered_intact(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch, call: str, after: int, err: int
+) -> None:
+    change_demo(example_repo)
+    before = snapshot_tree(example_repo / "rendered")
+    fake = _FailingOs(call, after, err)
+    monkeypatch.setattr(output, "os", fake)
+    code, out = cli(example_repo, "render")
+    monkeypatch.undo()
+    assert "Traceback" not in out
+    if call == "link":
+        assert code == 0, out
+        assert fake.calls > 0
+        assert cli(example_repo, "check")[0] == 0
+    elif call == "rename" and code == 0:
+        # renameat2 swapped the trees, so plain rename was never needed.
+        assert cli(example_repo, "check")[0] == 0
+    else:
+        assert code != 0 and code != 2, out
+        assert "could not write rendered/" in out and os.strerror(err) in out, out
+        assert snapshot_tree(example_repo / "rendered") == before
+    assert leftovers(example_repo) == []
+
+
+def test_failing_exchange_leaves_rendered_intact(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    change_demo(example_repo)
+    before = snapshot_tree(example_repo / "rendered")
+
+    def broken(*args: Any) -> Path:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(output, "_exchange", broken)
+    code, out = cli(example_repo, "render")
+    assert code == 1 and "could not write rendered/" in out, out
+    assert snapshot_tree(example_repo / "rendered") == before
+    assert leftovers(example_repo) == []
+
+
+def test_failing_sync_leaves_rendered_intact(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    change_demo(example_repo)
+    before = snapshot_tree(example_repo / "rendered")
+
+    def broken(directory: Path) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(output, "_sync_filesystem", broken)
+    code, out = cli(example_repo, "render")
+    assert code == 1 and os.strerror(errno.EIO) in out, out
+    assert snapshot_tree(example_repo / "rendered") == before
+    assert leftovers(example_repo) == []
+
+
+# --- a real full disk and a real read-only filesystem (tmpfs; needs root) -------------------------
+
+
+def _can_mount() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("mount") is not None
+
+
+@pytest.fixture
+def tiny_fs(tmp_path: Path) -> Iterator[Path]:
+    mountpoint = tmp_path / "tiny"
+    mountpoint.mkdir()
+    if not _can_mount():
+        pytest.skip("mounting a tmpfs needs root; the in-process fault tests cover this path")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+def test_full_disk(example_repo: Path, tiny_fs: Path) -> None:
+    root = tiny_fs / "repo"
+    shutil.copytree(example_repo, root)
+    change_demo(root)
+    before = snapshot_tree(root / "rendered")
+    with (tiny_fs / "filler").open("wb", buffering=0) as handle:  # fill every remaining byte
+        try:
+            while True:
+                handle.write(b"\0" * 512)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC
+    result = subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "render"], capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert "could not write rendered/" in result.stderr and os.strerror(errno.ENOSPC) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot_tree(root / "rendered") == before
+    assert leftovers(root) == []
+    (tiny_fs / "filler").unlink()  # space again: the same command now succeeds
+    result = subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "render"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert snapshot_tree(root / "rendered") != before
+
+
+def test_read_only_filesystem(example_repo: Path, tiny_fs: Path) -> None:
+    root = tiny_fs / "repo"
+    shutil.copytree(example_repo, root)
+    change_demo(root)
+    before = snapshot_tree(root / "rendered")
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_fs)], check=True)
+    result = subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "render"], capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert "could not write rendered/" in result.stderr and os.strerror(errno.EROFS) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot_tree(root / "rendered") == before
+    check = subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "check"], capture_output=True, text=True)
+    assert check.returncode == 1  # check never writes, so it works on a read-only checkout
+
+
+def test_read_only_rendered_directory(example_repo: Path) -> None:
+    """rendered/ itself read-only: immutable for root (chattr +i), mode 555 with its parent otherwise."""
+    change_demo(example_repo)
+    rendered = example_repo / "rendered"
+    before = snapshot_tree(rendered)
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if as_root:
+        done = subprocess.run(["chattr", "+i", str(rendered)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"chattr +i is not available: {done.stderr.decode().strip()}")
+    else:
+        rendered.chmod(0o555)
+        example_repo.chmod(0o555)
+    try:
+        code, out = cli(example_repo, "render")
+    finally:
+        if as_root:
+            subprocess.run(["chattr", "-i", str(rendered)], check=True)
+        else:
+            example_repo.chmod(0o755)
+            rendered.chmod(0o755)
+    assert code == 1, out
+    assert "could not write rendered/" in out and "unchanged" in out
+    assert snapshot_tree(rendered) == before
+    assert leftovers(example_repo) == []

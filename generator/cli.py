@@ -128,3 +128,61 @@ def schema() -> None:
 
     text = resources.files("generator").joinpath("schemas/spec.schema.json").read_text("utf-8")
     sys.stdout.write(text)
+
+
+# --- publish, status, wait, commit-status ---
+
+# Progress goes to a terminal only, and only when there are more environments than fit at a glance.
+PROGRESS_ABOVE = 10
+
+
+class _ProgressLine:
+    """One self-overwriting status line on stderr (a terminal only); erased when done."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.shown = False
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            click.echo(f"\r\033[K{message}...", err=True, nl=False)
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            click.echo("\r\033[K", err=True, nl=False)
+            self.shown = False
+
+
+def _progress(count: int) -> _ProgressLine:
+    return _ProgressLine(count > PROGRESS_ABOVE and sys.stderr.isatty())
+
+
+@main.command()
+@click.option("--push", is_flag=True, help="Push to the remote (one atomic push) instead of updating local branches.")
+@click.option("--remote", metavar="NAME|URL", help="The remote to fetch from and push to (default: origin).")
+@click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Report what would happen; write and push nothing.")
+@click.option("--author", metavar='"NAME <EMAIL>"', help="Author and committer of the commits publish makes.")
+@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", help="Report format (json on stdout).")
+@click.pass_context
+def publish(
+    ctx: click.Context, push: bool, remote: str | None, envs: tuple[str, ...], dry_run: bool,
+    author: str | None, fmt: str,
+) -> None:
+    """Publish HEAD's rendered environments onto their <prefix><env>-next branches."""
+    from generator import branches
+
+    identity = branches.Identity.parse(author) if author else branches.DEFAULT_IDENTITY
+    progress = _progress(len(envs) or PROGRESS_ABOVE + 1)
+    try:
+        result = branches.publish(
+            _root(ctx), only=envs, push=push, remote=remote, dry_run=dry_run, identity=identity,
+            progress=progress,
+        )
+    finally:
+        progress.clear()
+    if fmt == "json":
+        _emit_json(result.to_json())
+    for line in branches.describe(result):
+        click.echo(line, err=True)

@@ -226,6 +226,18 @@ def ls_remote(root: Path, remote: str, *patterns: str) -> dict[str, str]:
     return refs
 
 
+# Rejections that mean "the remote moved since we fetched": fetch again, rebuild, retry.
+_OUT_OF_DATE = (
+    "(non-fast-forward)",
+    "(fetch first)",
+    "(stale info)",
+    # Two pushes that pass the fast-forward check together: the loser fails to lock the ref.
+    "(atomic transaction failed)",
+    "cannot lock ref",
+    "incorrect old value",
+)
+
+
 def push_atomic(root: Path, remote: str, refspecs: Sequence[str]) -> tuple[bool, bool, str]:
     """One ``git push --atomic``: (accepted, rejected as out of date, git's last message line)."""
     result = run_git(root, "push", "--atomic", "--porcelain", remote, *refspecs, check=False)
@@ -234,7 +246,7 @@ def push_atomic(root: Path, remote: str, refspecs: Sequence[str]) -> tuple[bool,
     stale = False
     for line in result.stdout.decode("utf-8", "replace").splitlines():
         flag, _, rest = line.partition("\t")
-        if flag == "!" and ("(non-fast-forward)" in rest or "(fetch first)" in rest):
+        if flag == "!" and any(reason in rest for reason in _OUT_OF_DATE):
             stale = True
     return False, stale, _last_line(result.stderr) or _last_line(result.stdout)
 

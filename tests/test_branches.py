@@ -1,4 +1,4 @@
-"""publish against real repositories and bare remotes: bootstrap, metadata, notes, races, refusals."""
+"""publish against real repositories and bare remotes: bootstrap, metadata, notes, races."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ def metadata(repo: Path, rev: str) -> dict[str, str]:
 def note(repo: Path, rev: str) -> dict[str, str] | None:
     result = subprocess.run(
         ["git", "-C", str(repo), "notes", "--ref=hydrator.metadata", "show", rev],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(result.stdout) if result.returncode == 0 else None
 
@@ -95,8 +96,13 @@ def test_first_push_bootstraps_branches_with_shared_history(dry_repo: Path, remo
     assert result.pushed and result.remote == "origin"
     after = refs(remote)
     for env in ENVS:
-        active, proposed = after[f"refs/heads/environment/{env}"], after[f"refs/heads/environment/{env}-next"]
-        assert git(remote, "rev-parse", f"{proposed}^") == active  # -next starts on the active branch
+        active, proposed = (
+            after[f"refs/heads/environment/{env}"],
+            after[f"refs/heads/environment/{env}-next"],
+        )
+        assert (
+            git(remote, "rev-parse", f"{proposed}^") == active
+        )  # -next starts on the active branch
         assert git(remote, "log", "--format=%P", "-1", active) == ""  # a root commit ...
         assert git(remote, "ls-tree", "--name-only", active) == "README.md"  # ... holding a README
         readme = git(remote, "show", f"{active}:README.md")
@@ -111,7 +117,10 @@ def test_tree_is_the_rendered_subtree_plus_metadata(dry_repo: Path, remote: Path
     publish(dry_repo, push=True)
     for env in ENVS:
         diff = git(
-            remote, "diff-tree", "-r", "--name-status",
+            remote,
+            "diff-tree",
+            "-r",
+            "--name-status",
             git(dry_repo, "rev-parse", f"HEAD:rendered/environments/{env}"),
             f"environment/{env}-next^{{tree}}",
         )
@@ -126,7 +135,9 @@ def test_metadata_fields_and_commit_message(dry_repo: Path, remote: Path) -> Non
     assert data["drySha"] == head
     assert data["repoURL"] == "https://github.com/carverauto/serviceradar-gitops.git"
     assert data["author"] == "Test Author <author@example.com>"
-    assert RFC3339.fullmatch(data["date"]) and data["date"] == git(dry_repo, "log", "-1", "--format=%aI")
+    assert RFC3339.fullmatch(data["date"]) and data["date"] == git(
+        dry_repo, "log", "-1", "--format=%aI"
+    )
     assert data["subject"] == "Add the ServiceRadar environments"
     assert data["body"] == "First body line."
     message = git(remote, "log", "-1", "--format=%B", "environment/demo-next")
@@ -139,7 +150,9 @@ def test_metadata_fields_and_commit_message(dry_repo: Path, remote: Path) -> Non
     assert who == f"{branches.DEFAULT_IDENTITY}|{branches.DEFAULT_IDENTITY}|{dry_date}"
 
 
-def test_same_dry_commit_gives_identical_commits(dry_repo: Path, remote: Path, tmp_path: Path) -> None:
+def test_same_dry_commit_gives_identical_commits(
+    dry_repo: Path, remote: Path, tmp_path: Path
+) -> None:
     publish(dry_repo, push=True)
     other = tmp_path / "other.git"
     git(tmp_path, "init", "-q", "--bare", str(other))
@@ -187,7 +200,9 @@ def test_noop_dry_commit_adds_notes_only(dry_repo: Path, remote: Path) -> None:
     for env in ENVS:
         tip = after[f"refs/heads/environment/{env}-next"]
         assert note(remote, tip) == {"drySha": head}
-        assert git(remote, "notes", "--ref=hydrator.metadata", "show", tip) == f'{{"drySha":"{head}"}}'
+        assert (
+            git(remote, "notes", "--ref=hydrator.metadata", "show", tip) == f'{{"drySha":"{head}"}}'
+        )
         assert carried(remote, tip) == head
     # and publishing the same dry commit again is a no-op, notes included
     assert actions(publish(dry_repo, push=True)) == dict.fromkeys(ENVS, "up-to-date")
@@ -209,12 +224,15 @@ def test_env_filter_publishes_only_the_named_environments(dry_repo: Path, remote
     result = publish(dry_repo, push=True, only=["demo"])
     assert [e.name for e in result.environments] == ["demo"]
     assert sorted(k for k in refs(remote) if "environment/" in k) == [
-        "refs/heads/environment/demo", "refs/heads/environment/demo-next",
+        "refs/heads/environment/demo",
+        "refs/heads/environment/demo-next",
     ]
 
 
 def test_unknown_env_is_a_usage_error(dry_repo: Path) -> None:
-    with pytest.raises(UsageError, match="--env qa: no such environment; known: staging, demo, prod"):
+    with pytest.raises(
+        UsageError, match="--env qa: no such environment; known: staging, demo, prod"
+    ):
         publish(dry_repo, only=["qa"])
 
 
@@ -256,7 +274,8 @@ def test_missing_active_branch_gets_a_root_that_next_also_descends_from(
 
 def promoter_round(remote: Path, scm: Path, env: str) -> None:
     """What the SCM and the Promoter do: merge -next into the active branch with a merge commit,
-    then push an "ours" merge of the active branch onto -next (tree of -next, parents -next and active)."""
+    then push an "ours" merge of the active branch onto -next (tree of -next, parents -next and
+    active)."""
     git(scm, "fetch", "-q", "origin")
     git(scm, "checkout", "-q", "-B", "active", f"origin/environment/{env}")
     git(scm, "merge", "-q", "--no-ff", "-m", f"Promote {env}", f"origin/environment/{env}-next")
@@ -370,7 +389,9 @@ def test_concurrent_publishers_end_on_the_newer_commit_without_force(
         assert all(is_ancestor(remote, old, tip) for old in history.split())
 
 
-def test_rejected_push_is_rebuilt_on_the_new_tips(dry_repo: Path, remote: Path, tmp_path: Path) -> None:
+def test_rejected_push_is_rebuilt_on_the_new_tips(
+    dry_repo: Path, remote: Path, tmp_path: Path
+) -> None:
     """A publisher that loses the race between its fetch and its push fetches again and retries."""
     publish(dry_repo, push=True)
     mine = set_host(dry_repo, "staging", "mine.example.com", "Mine")
@@ -387,7 +408,11 @@ def test_rejected_push_is_rebuilt_on_the_new_tips(dry_repo: Path, remote: Path, 
 
     result = publish(dry_repo, push=True, progress=interfere, sleep=lambda s: None)
     assert result.attempts == 2 and not result.pushed
-    assert actions(rival_results[0]) == {"staging": "committed", "demo": "committed", "prod": "note"}
+    assert actions(rival_results[0]) == {
+        "staging": "committed",
+        "demo": "committed",
+        "prod": "note",
+    }
     assert actions(result) == dict.fromkeys(ENVS, "skipped")
     assert {e.newer for e in result.environments} == {newer}
     for env in ENVS:
@@ -395,7 +420,9 @@ def test_rejected_push_is_rebuilt_on_the_new_tips(dry_repo: Path, remote: Path, 
     assert mine != newer
 
 
-def test_retry_builds_on_what_the_rival_pushed(dry_repo: Path, remote: Path, tmp_path: Path) -> None:
+def test_retry_builds_on_what_the_rival_pushed(
+    dry_repo: Path, remote: Path, tmp_path: Path
+) -> None:
     """The rival publishes an older dry commit between our fetch and push: we retry on its tips."""
     publish(dry_repo, push=True)
     older = set_host(dry_repo, "staging", "older.example.com", "Older")
@@ -408,7 +435,9 @@ def test_retry_builds_on_what_the_rival_pushed(dry_repo: Path, remote: Path, tmp
     def interfere(message: str) -> None:
         if message.startswith("pushing") and not rival_tips:
             publish(rival, push=True)
-            rival_tips.update({env: git(remote, "rev-parse", f"environment/{env}-next") for env in ENVS})
+            rival_tips.update(
+                {env: git(remote, "rev-parse", f"environment/{env}-next") for env in ENVS}
+            )
 
     result = publish(dry_repo, push=True, progress=interfere, sleep=lambda s: None)
     assert result.attempts == 2 and result.pushed
@@ -475,7 +504,9 @@ def test_local_publish_and_bare_repository(dry_repo: Path, tmp_path: Path) -> No
     result = publish(bare)
     assert actions(result) == dict.fromkeys(ENVS, "committed")
     local = refs(bare)
-    assert metadata(bare, local["refs/heads/environment/prod-next"])["drySha"] == git(bare, "rev-parse", "HEAD")
+    assert metadata(bare, local["refs/heads/environment/prod-next"])["drySha"] == git(
+        bare, "rev-parse", "HEAD"
+    )
     # the same dry commit gives the same commits as a publish from the working repository
     publish(dry_repo)
     assert {k: v for k, v in refs(dry_repo).items() if "environment/" in k} == {

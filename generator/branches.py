@@ -22,6 +22,7 @@ NOTES_REF = "refs/notes/hydrator.metadata"
 METADATA_FILE = "hydrator.metadata"
 ENVIRONMENTS_DIR = "rendered/environments"
 MAX_ATTEMPTS = 5
+WRITES = ("committed", "note")
 # Seconds to wait before attempt 2, 3, ...: a concurrent publisher usually finishes within these.
 BACKOFF = (0.2, 0.5, 1.0, 2.0)
 _HEX_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -219,70 +220,73 @@ def environment_trees(root: Path, head: str) -> dict[str, str]:
     return trees
 
 
-def load_published_spec(root: Path, head: str) -> Spec:
-    """The spec at HEAD, after proving that HEAD's rendered/ is exactly what render makes of it."""
-    from generator import output
-
-    watched = ("environments", "templates", output.RENDERED)
+def check_clean(root: Path, head: str) -> None:
+    """Refuse uncommitted changes to what publish describes (the spec, templates and rendered/)."""
     if gitio.is_bare(root):
-        plan, current = _plan_from_objects(root, head)
-    else:
-        from generator.api import plan_repository
+        return
+    status = gitio.run_git(
+        root,
+        "status",
+        "--porcelain",
+        "--untracked-files=all",
+        "--",
+        "environments",
+        "templates",
+        "rendered",
+        env={"GIT_OPTIONAL_LOCKS": "0"},  # never rewrite the index, even to refresh it
+    ).stdout.decode("utf-8", "replace")
+    if status.strip():
+        paths = sorted({line[3:].split("/", 1)[0] + "/" for line in status.splitlines()})
+        raise PublishError(
+            f"uncommitted changes in {', '.join(paths)}: publish takes HEAD ({head[:7]}) as the "
+            "dry commit; commit or stash them first"
+        )
 
-        status = gitio.run_git(
-            root,
-            "status",
-            "--porcelain",
-            "--untracked-files=all",
-            "--",
-            *watched,
-            env={"GIT_OPTIONAL_LOCKS": "0"},  # never rewrite the index, even to refresh it
-        ).stdout.decode("utf-8", "replace")
-        if status.strip():
-            paths = sorted({line[3:].split("/", 1)[0] for line in status.splitlines()})
-            raise PublishError(
-                f"uncommitted changes in {', '.join(p + '/' for p in paths)}: publish takes HEAD "
-                f"({head[:7]}) as the dry commit; commit or stash them first"
-            )
-        built = plan_repository(root)
-        plan = (built.spec, built.files)
+
+def head_spec(root: Path, head: str) -> Spec:
+    """The spec at HEAD: the working tree's once check_clean passed, else HEAD's objects."""
+    from generator.spec import load_spec, parse_spec
+
+    if not gitio.is_bare(root):
+        return load_spec(root)
+    files = _text_files(root, head, "environments", top_level_yaml=True)
+    if not files:
+        raise PublishError(f"HEAD ({head[:7]}) has no environments/; nothing to publish")
+    return parse_spec({f"environments/{rel}": text for rel, text in files.items()})
+
+
+def check_fresh(root: Path, head: str, spec: Spec) -> None:
+    """Prove that HEAD's rendered/ is exactly what render makes of HEAD's spec and templates."""
+    from generator import output
+    from generator.render import render
+    from generator.templating import repository_overrides
+
+    if gitio.is_bare(root):
+        planned = render(spec, _text_files(root, head, "templates", top_level_yaml=False))
+        current = gitio.read_files(root, head, output.RENDERED)
+    else:
+        planned = render(spec, repository_overrides(root))
         current = output.read_tree(root / output.RENDERED)
-    spec, files = plan
-    changes = output.compare(files, current)
+    changes = output.compare(planned, current)
     if changes:
-        paths = [*changes.created, *changes.updated, *changes.removed]
+        paths = sorted([*changes.created, *changes.updated, *changes.removed])
         raise PublishError(
             f"rendered/ is stale for HEAD ({head[:7]}): {len(paths)} file"
-            f"{'s' if len(paths) != 1 else ''} differ (first: rendered/{sorted(paths)[0]}); "
+            f"{'s' if len(paths) != 1 else ''} differ (first: rendered/{paths[0]}); "
             "run `gitops-gen render`, commit the result, then publish"
         )
-    return spec
 
 
-def _plan_from_objects(
-    root: Path, head: str
-) -> tuple[tuple[Spec, dict[str, str]], dict[str, bytes]]:
-    """In a bare repository: render HEAD's spec and templates, and read HEAD's rendered/."""
-    from generator.render import render
-    from generator.spec import parse_spec
-
-    def text_files(prefix: str, top_level_yaml: bool) -> dict[str, str]:
-        files: dict[str, str] = {}
-        for rel, data in gitio.read_files(root, head, prefix).items():
-            if top_level_yaml and ("/" in rel or not rel.endswith(".yaml")):
-                continue
-            try:
-                files[rel] = data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise PublishError(f"{prefix}/{rel} at HEAD is not UTF-8 text") from None
-        return files
-
-    spec_files = {f"environments/{k}": v for k, v in text_files("environments", True).items()}
-    if not spec_files:
-        raise PublishError(f"HEAD ({head[:7]}) has no environments/; nothing to publish")
-    spec = parse_spec(spec_files)
-    files = render(spec, text_files("templates", False))
-    return (spec, files), gitio.read_files(root, head, "rendered")
+def _text_files(root: Path, head: str, prefix: str, top_level_yaml: bool) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for rel, data in gitio.read_files(root, head, prefix).items():
+        if top_level_yaml and ("/" in rel or not rel.endswith(".yaml")):
+            continue
+        try:
+            files[rel] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PublishError(f"{prefix}/{rel} at HEAD is not UTF-8 text") from None
+    return files
 
 
 # --- planning and building ---
@@ -542,8 +546,8 @@ def publish(
         raise PublishError("HEAD has no commit: commit environments/ and rendered/ first")
     if remote and not push:
         raise UsageError("--remote is only used with --push (add --dry-run to preview a push)")
-    say("checking rendered/")
-    spec = load_published_spec(root, head)
+    check_clean(root, head)
+    spec = head_spec(root, head)
     envs = _select(spec, only)
     trees = environment_trees(root, head)
     missing = [e.name for e in envs if e.name not in trees]
@@ -556,6 +560,7 @@ def publish(
     branches = [b for e in envs for b in (e.branch, e.next_branch)]
     target = default_remote(root, remote) if push else None
 
+    fresh = False
     for attempt in range(1, MAX_ATTEMPTS + 1):
         if target:
             say(f"fetching {target}")
@@ -564,6 +569,11 @@ def publish(
             snapshot_cm = _local(root, branches)
         with snapshot_cm as snap:
             steps = _plan(root, dry, envs, trees, snap, digest_size)
+            if not fresh and (dry_run or any(s.action in WRITES or s.created for s in steps)):
+                # Rendering is the slow part; when HEAD is already everywhere it is not needed.
+                say("checking rendered/")
+                check_fresh(root, head, spec)
+                fresh = True
             if dry_run:
                 return _result(dry, target, False, True, attempt, steps, snap, {}, {})
             say(f"building {sum(s.action == 'committed' for s in steps)} commit(s)")

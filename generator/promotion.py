@@ -24,19 +24,10 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 def load_current_spec(root: Path) -> Spec:
     """The spec in the working tree, or at HEAD in a bare repository."""
-    from generator.spec import load_spec, parse_spec
-
-    if not gitio.is_bare(root):
-        return load_spec(root)
-    head = gitio.rev_parse(root, "HEAD")
+    head = gitio.rev_parse(root, "HEAD") if gitio.is_bare(root) else "HEAD"
     if head is None:
         raise UsageError("the repository has no commits, so no spec")
-    files = {
-        f"environments/{rel}": data.decode("utf-8", "replace")
-        for rel, data in gitio.read_files(root, head, "environments").items()
-        if "/" not in rel and rel.endswith(".yaml")
-    }
-    return parse_spec(files)
+    return branches.head_spec(root, head)
 
 
 def _environment(spec: Spec, name: str) -> Environment:

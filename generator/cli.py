@@ -122,12 +122,153 @@ def check(ctx: click.Context, fmt: str) -> None:
 
 
 @main.command()
-def schema() -> None:
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to FILE (relative to -C DIR) instead of stdout; rewritten only when it "
+    "changed. For the copy that spec files reference in their yaml-language-server line.",
+)
+@click.pass_context
+def schema(ctx: click.Context, output: Path | None) -> None:
     """Print the JSON Schema (draft 2020-12) of the spec files."""
-    from importlib import resources
+    from generator.scaffold import schema_text, write_schema
 
-    text = resources.files("generator").joinpath("schemas/spec.schema.json").read_text("utf-8")
-    sys.stdout.write(text)
+    if output is None:
+        sys.stdout.write(schema_text())
+        return
+    changed = write_schema(_root(ctx), output)
+    click.echo(f"{output.as_posix()}: {'updated' if changed else 'up to date'}", err=True)
+
+
+# --- release: tags, bump, init ---------------------------------------------------------------
+# Shell completion comes from click: add one of these lines to the shell's start-up file.
+#   bash: eval "$(_GITOPS_GEN_COMPLETE=bash_source gitops-gen)"
+#   zsh:  eval "$(_GITOPS_GEN_COMPLETE=zsh_source gitops-gen)"
+#   fish: _GITOPS_GEN_COMPLETE=fish_source gitops-gen | source
+
+
+@main.command()
+@click.option("--version", "version", required=True, help="The release's semver version (1.0.70).")
+@click.option(
+    "--commit", required=True, help="The released commit: 40 hex digits (64 for SHA-256)."
+)
+@click.option("--prefix", default="v", show_default=True, help="Prefix of the version tag.")
+@click.option(
+    "--extra", "extra", multiple=True, metavar="TAG", help="An extra static tag (repeatable)."
+)
+@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", help="Output format.")
+def tags(version: str, commit: str, prefix: str, extra: tuple[str, ...], fmt: str) -> None:
+    """Print the OCI tags a release pushes, one per line: v<VERSION>, sha-<COMMIT>, latest.
+
+    A pre-release (1.0.70-rc.1) does not move latest.
+    """
+    from generator.tags import release_tags
+
+    result = release_tags(version, commit, prefix=prefix, extra=extra)
+    if fmt == "json":
+        _emit_json(result.to_json())
+    else:
+        for tag in result.tags:
+            click.echo(tag)
+
+
+@main.command()
+@click.argument("version")
+@click.option(
+    "--app",
+    "apps",
+    multiple=True,
+    metavar="NAME",
+    help="App to bump (repeatable; required when the project has more than one).",
+)
+@click.option("--image-tag", metavar="TAG", help="Image tag to pin (default: v<VERSION>).")
+@click.option(
+    "--chart-yaml",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Also set version and appVersion in this Helm Chart.yaml (relative to -C DIR).",
+)
+@click.option(
+    "--allow-downgrade", is_flag=True, help="Accept a version lower than the current one."
+)
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", help="Report format.")
+@click.pass_context
+def bump(
+    ctx: click.Context,
+    version: str,
+    apps: tuple[str, ...],
+    image_tag: str | None,
+    chart_yaml: Path | None,
+    allow_downgrade: bool,
+    dry_run: bool,
+    fmt: str,
+) -> None:
+    """Set the release VERSION in the spec (chart version, image tag), then render.
+
+    Only the changed scalars are rewritten: comments, key order, quoting and blank lines stay.
+    Pins in environment files are left alone and reported.
+    """
+    from generator.bump import bump_repository
+
+    result = bump_repository(
+        _root(ctx),
+        version,
+        apps=apps,
+        image_tag=image_tag,
+        chart_yaml=chart_yaml,
+        allow_downgrade=allow_downgrade,
+        dry_run=dry_run,
+    )
+    if fmt == "json":
+        _emit_json(result.to_json())
+    for edit in result.edits:
+        click.echo(str(edit), err=True)
+    if not result.edits:
+        click.echo(f"already at {result.version}: nothing to change", err=True)
+    for override in result.overrides:
+        click.echo(("note: " if override.mutable else "warning: ") + str(override), err=True)
+    if result.rendered is None:
+        click.echo("dry run: nothing written", err=True)
+    else:
+        click.echo("rendered/: " + ("updated" if result.rendered else "up to date"), err=True)
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", help="Project name, a DNS-1123 label (default: the directory's name).")
+@click.option("--chart", metavar="oci://REGISTRY/PATH/CHART", help="The app's Helm chart.")
+@click.option("--version", "version", default="0.1.0", show_default=True, help="Chart version.")
+@click.option("--repo-url", metavar="URL", help="This repository's https:// URL (for Argo CD).")
+@click.pass_context
+def init(
+    ctx: click.Context,
+    directory: Path,
+    name: str | None,
+    chart: str | None,
+    version: str,
+    repo_url: str | None,
+) -> None:
+    """Scaffold a GitOps repository in DIRECTORY that renders and passes check as it is.
+
+    Writes environments/ (staging, demo, prod), a README, .pre-commit-config.yaml, .gitignore and
+    the schema copy, then renders. Never overwrites: refuses when any of them exists.
+    """
+    from generator.scaffold import init_repository
+
+    root = directory if directory.is_absolute() else _root(ctx) / directory
+    result = init_repository(root, name=name, chart=chart, version=version, repo_url=repo_url)
+    for path in result.files:
+        if not path.startswith("rendered/"):
+            click.echo(f"  created {path}", err=True)
+    rendered = sum(1 for p in result.files if p.startswith("rendered/"))
+    click.echo(f"  rendered {rendered} files into rendered/", err=True)
+    click.echo(
+        "Next: set project.repoURL and project.scm in environments/_project.yaml, run "
+        "`gitops-gen render`, then commit.",
+        err=True,
+    )
 
 
 # --- publish, status, wait, commit-status ---
@@ -159,16 +300,33 @@ def _progress(count: int) -> _ProgressLine:
 
 
 @main.command()
-@click.option("--push", is_flag=True, help="Push to the remote (one atomic push) instead of updating local branches.")
-@click.option("--remote", metavar="NAME|URL", help="The remote to fetch from and push to (default: origin).")
-@click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable).")
+@click.option(
+    "--push",
+    is_flag=True,
+    help="Push to the remote (one atomic push) instead of updating local branches.",
+)
+@click.option(
+    "--remote", metavar="NAME|URL", help="The remote to fetch from and push to (default: origin)."
+)
+@click.option(
+    "--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable)."
+)
 @click.option("--dry-run", is_flag=True, help="Report what would happen; write and push nothing.")
-@click.option("--author", metavar='"NAME <EMAIL>"', help="Author and committer of the commits publish makes.")
-@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", help="Report format (json on stdout).")
+@click.option(
+    "--author", metavar='"NAME <EMAIL>"', help="Author and committer of the commits publish makes."
+)
+@click.option(
+    "--format", "fmt", type=FORMAT_TEXT_JSON, default="text", help="Report format (json on stdout)."
+)
 @click.pass_context
 def publish(
-    ctx: click.Context, push: bool, remote: str | None, envs: tuple[str, ...], dry_run: bool,
-    author: str | None, fmt: str,
+    ctx: click.Context,
+    push: bool,
+    remote: str | None,
+    envs: tuple[str, ...],
+    dry_run: bool,
+    author: str | None,
+    fmt: str,
 ) -> None:
     """Publish HEAD's rendered environments onto their <prefix><env>-next branches."""
     from generator import branches
@@ -177,7 +335,12 @@ def publish(
     progress = _progress(len(envs) or PROGRESS_ABOVE + 1)
     try:
         result = branches.publish(
-            _root(ctx), only=envs, push=push, remote=remote, dry_run=dry_run, identity=identity,
+            _root(ctx),
+            only=envs,
+            push=push,
+            remote=remote,
+            dry_run=dry_run,
+            identity=identity,
             progress=progress,
         )
     finally:
@@ -189,11 +352,15 @@ def publish(
 
 
 @main.command()
-@click.option("--remote", metavar="NAME|URL", help="Read the branches from this remote (fetched) instead of local ones.")
+@click.option(
+    "--remote",
+    metavar="NAME|URL",
+    help="Read the branches from this remote (fetched) instead of local ones.",
+)
 @click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", help="Output format.")
 @click.pass_context
 def status(ctx: click.Context, remote: str | None, fmt: str) -> None:
-    """Per environment: branch heads, the dry commits they carry, pending promotions, app versions."""
+    """Per environment: branch heads, their dry commits, pending promotions, app versions."""
     from generator import promotion
 
     statuses = promotion.read_status(_root(ctx), remote)
@@ -205,12 +372,20 @@ def status(ctx: click.Context, remote: str | None, fmt: str) -> None:
 
 @main.command()
 @click.option("--env", "env", required=True, metavar="ENV", help="The environment to watch.")
-@click.option("--dry-sha", required=True, metavar="SHA", help="The dry commit to wait for (full SHA).")
-@click.option("--remote", metavar="NAME|URL", help="Fetch the branches from this remote on every poll.")
-@click.option("--timeout", default="30m", show_default=True, help="Give up after this long (exit 1).")
+@click.option(
+    "--dry-sha", required=True, metavar="SHA", help="The dry commit to wait for (full SHA)."
+)
+@click.option(
+    "--remote", metavar="NAME|URL", help="Fetch the branches from this remote on every poll."
+)
+@click.option(
+    "--timeout", default="30m", show_default=True, help="Give up after this long (exit 1)."
+)
 @click.option("--interval", default="15s", show_default=True, help="Time between polls.")
 @click.pass_context
-def wait(ctx: click.Context, env: str, dry_sha: str, remote: str | None, timeout: str, interval: str) -> None:
+def wait(
+    ctx: click.Context, env: str, dry_sha: str, remote: str | None, timeout: str, interval: str
+) -> None:
     """Block until ENV's active branch carries the dry commit (or a later one)."""
     from generator import promotion
 
@@ -221,18 +396,35 @@ def wait(ctx: click.Context, env: str, dry_sha: str, remote: str | None, timeout
     sha = promotion.check_sha(dry_sha, "--dry-sha")
     arrival = promotion.wait_for(_root(ctx), env, sha, remote=remote, timeout=limit, interval=every)
     if arrival.reached:
-        click.echo(f"{env}: carries {sha[:7]}" + (
-            f" (through {arrival.carried[:7]})" if arrival.carried and arrival.carried != sha else ""
-        ), err=True)
+        click.echo(
+            f"{env}: carries {sha[:7]}"
+            + (
+                f" (through {arrival.carried[:7]})"
+                if arrival.carried and arrival.carried != sha
+                else ""
+            ),
+            err=True,
+        )
         return
     seen = arrival.carried[:7] if arrival.carried else "no dry commit"
-    click.echo(f"{env}: timed out after {timeout}; the active branch carries {seen}, not {sha[:7]}", err=True)
+    click.echo(
+        f"{env}: timed out after {timeout}; the active branch carries {seen}, not {sha[:7]}",
+        err=True,
+    )
     ctx.exit(1)
 
 
 @main.command("commit-status")
-@click.option("--env", "env", required=True, metavar="ENV", help="The environment whose active head gets the status.")
-@click.option("--key", required=True, help="The gate's commit-status key (the label the Promoter matches).")
+@click.option(
+    "--env",
+    "env",
+    required=True,
+    metavar="ENV",
+    help="The environment whose active head gets the status.",
+)
+@click.option(
+    "--key", required=True, help="The gate's commit-status key (the label the Promoter matches)."
+)
 @click.option("--phase", required=True, type=click.Choice(["pending", "success", "failure"]))
 @click.option("--url", help="Link shown with the status (http or https).")
 @click.option("--description", default="", help="Short description.")
@@ -240,8 +432,14 @@ def wait(ctx: click.Context, env: str, dry_sha: str, remote: str | None, timeout
 @click.option("--remote", metavar="NAME|URL", help="Read the active head from this remote.")
 @click.pass_context
 def commit_status(
-    ctx: click.Context, env: str, key: str, phase: str, url: str | None, description: str,
-    sha: str | None, remote: str | None,
+    ctx: click.Context,
+    env: str,
+    key: str,
+    phase: str,
+    url: str | None,
+    description: str,
+    sha: str | None,
+    remote: str | None,
 ) -> None:
     """Print a CommitStatus manifest for kubectl apply -f -."""
     from generator import promotion

@@ -64,7 +64,7 @@ def semver_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int |
     if pre is None:
         return (major, minor, patch, 1, ())
     parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split("."))
-    return (major, minor, patch, 0, parts)  # type: ignore[return-value]
+    return (major, minor, patch, 0, parts)
 
 
 def oci_tag_problem(tag: str) -> str | None:

@@ -30,6 +30,14 @@ def load_current_spec(root: Path) -> Spec:
     return branches.head_spec(root, head)
 
 
+def source_remote(root: Path, remote: str | None) -> str | None:
+    """The remote to read branches from: the one given, else origin if configured, else None
+    (the local branches). A CI checkout has no local environment branches, only origin."""
+    if remote:
+        return remote
+    return "origin" if "origin" in gitio.remote_names(root) else None
+
+
 def _environment(spec: Spec, name: str) -> Environment:
     try:
         return spec.environment(name)
@@ -109,6 +117,7 @@ class EnvironmentStatus:
 def read_status(root: Path, remote: str | None = None) -> list[EnvironmentStatus]:
     """Every environment in promotion order, read from its branches (local, or from ``remote``)."""
     spec = load_current_spec(root)
+    remote = source_remote(root, remote)
     with _snapshot(root, spec, spec.environments, remote) as snap:
         tips = [
             t
@@ -235,6 +244,7 @@ def check_arrival(root: Path, env_name: str, dry_sha: str, remote: str | None = 
     """Does the active branch of ``env_name`` carry ``dry_sha`` or a dry commit newer than it?"""
     spec = load_current_spec(root)
     env = _environment(spec, env_name)
+    remote = source_remote(root, remote)
     with _snapshot(root, spec, [env], remote) as snap:
         head = snap.heads.get(env.branch)
         if head is None:
@@ -324,6 +334,7 @@ def commit_status(
             raise UsageError(f"--url {url!r}: expected an http(s) URL")
     spec = load_current_spec(root)
     env = _environment(spec, env_name)
+    remote = source_remote(root, remote) if sha is None else remote
     if sha is not None:
         sha = check_sha(sha, "--sha")
     elif remote:

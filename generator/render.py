@@ -53,10 +53,12 @@ def render(spec: Spec, templates: Mapping[str, str] | None = None) -> dict[str, 
     chart = renderer.template("environment/Chart.yaml.j2")
     values = renderer.template("environment/values.yaml.j2")
     readme = renderer.template("environment/README.md.j2")
+    previous = None
     for env in spec.environments:
         sync_options = ["CreateNamespace=true"]
         sync_options += [o for o in env.sync.options if o not in sync_options]
-        env_context = {**common, "env": env, "sync_options": sync_options}
+        env_context = {**common, "env": env, "previous": previous, "sync_options": sync_options}
+        previous = env
         base = f"environments/{env.name}"
         plan[f"{base}/README.md"] = renderer.render(readme, env_context, None)
         for app in env.apps:

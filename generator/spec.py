@@ -142,13 +142,13 @@ class _Source:
         self.data: Any = None
         self._located: Any = None
 
-    def where(self, path: tuple[str | int, ...], message: str) -> Problem:
+    def where(self, path: tuple[str | int, ...], message: str, at_key: bool = False) -> Problem:
         if self._located is None:
             try:
                 self._located = yamlio.load_located(self.text)
             except yamlio.YAMLLoadError:
                 self._located = {}
-        line, col = yamlio.locate(self._located, path) if path else (1, 1)
+        line, col = yamlio.locate(self._located, path, at_key) if path else (1, 1)
         return Problem(self.file, line, col, yamlio.format_path(path), message)
 
 
@@ -228,24 +228,31 @@ def _parse(source: _Source, project_name: str, problems: list[Problem]) -> None:
         return
     kind = "projectFile" if source.file == project_name else "environmentFile"
     for error in _validator(kind).iter_errors(data):
-        problems.append(source.where(tuple(error.absolute_path), _schema_message(error)))
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties":
+            allowed = ", ".join(sorted(error.schema.get("properties", {})))
+            for key in sorted(set(error.instance) - set(error.schema.get("properties", {})), key=str):
+                hint = _did_you_mean(str(key), error.schema.get("properties", {}))
+                problems.append(
+                    source.where((*path, key), f"unknown key{hint} (allowed here: {allowed})", True)
+                )
+            continue
+        problems.append(source.where(path, _schema_message(error)))
     for path in _non_string_keys(data, ()):
-        problems.append(source.where(path, "keys must be strings; quote the key"))
+        problems.append(source.where(path, "keys must be strings; quote the key", True))
     source.data = data
 
 
 def _schema_message(error: Any) -> str:
     """A jsonschema error in the words a person acts on."""
     kind = error.validator
-    if kind == "additionalProperties":
-        extra = sorted(map(str, set(error.instance) - set(error.schema.get("properties", {}))))
-        known = ", ".join(sorted(error.schema.get("properties", {})))
-        return f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (allowed: {known})"
     if kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         got = _type_name(error.instance)
         hint = "; quote it to make it a string" if expected == "string" and got != "null" else ""
+        if expected == "boolean":
+            hint = "; write true or false"
         return f"must be {_article(expected)}, not {got}{hint}"
     if kind == "pattern":
         return f"{error.instance!r} {error.schema.get('x-error', 'does not match ' + error.validator_value)}"
@@ -253,7 +260,7 @@ def _schema_message(error: Any) -> str:
         allowed = ", ".join(map(str, error.validator_value))
         return f"{error.instance!r} is not one of: {allowed}"
     if kind == "required":
-        return error.message.replace("is a required property", "is required")
+        return str(error.message).replace("is a required property", "is required")
     if kind == "uniqueItems":
         return "lists the same entry twice"
     if kind == "minItems":
@@ -261,6 +268,13 @@ def _schema_message(error: Any) -> str:
     if kind == "minProperties":
         return "must define at least one entry"
     return str(error.message)
+
+
+def _did_you_mean(key: str, known: Mapping[str, Any]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _article(name: str) -> str:
@@ -301,6 +315,7 @@ class _Builder:
         self.sources = sources
         self.project_source = sources[project_name]
         self.problems: list[Problem] = []
+        self.prefix_ok = True
 
     def fail(self, source: _Source, path: tuple[str | int, ...], message: str) -> None:
         self.problems.append(source.where(path, message))
@@ -332,7 +347,9 @@ class _Builder:
             if problem := naming.dns_label_problem(app):
                 self.fail(src, ("apps", app), "app name " + problem)
         prefix = settings.get("branchPrefix", "environment/")
+        self.prefix_ok = True
         if prefix and (problem := naming.branch_problem(prefix + "x")):
+            self.prefix_ok = False
             self.fail(src, ("project", "branchPrefix"), problem.replace(repr(prefix + "x"), repr(prefix)))
         gates = doc["promotion"].get("gates") or {}
         return Project(
@@ -418,7 +435,7 @@ class _Builder:
         doc = deep_merge({k: v for k, v in defaults.items() if k != "apps"}, source.data)
         doc.pop("apps", None)
         branch = project.branch_prefix + name
-        if problem := naming.branch_problem(branch):
+        if self.prefix_ok and (problem := naming.branch_problem(branch)):
             self.fail(source, (), problem)
         namespace = doc.get("namespace")
         if namespace is None:

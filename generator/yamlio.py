@@ -81,16 +81,38 @@ def load_located(text: str) -> Any:
     return _load(text, "rt")
 
 
-def locate(doc: Any, path: Sequence[str | int]) -> tuple[int, int]:
-    """The 1-based line and column of ``path`` in a round-trip document (the key for map entries)."""
+def parse_events(text: str) -> list[Any]:
+    """The parser events of ``text``, whose marks give each node's exact span (for in-place edits)."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return list(_loader("rt").parse(text))
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        raise YAMLLoadError(f"invalid YAML: {e.problem or e.context or 'invalid YAML'}", line, col) from None
+    except YAMLError as e:
+        raise YAMLLoadError(f"invalid YAML: {e}") from None
+
+
+def locate(doc: Any, path: Sequence[str | int], at_key: bool = False) -> tuple[int, int]:
+    """The 1-based line and column of ``path`` in a round-trip document.
+
+    A scalar at the end of the path is located at its value unless ``at_key``; maps and lists
+    at their key.
+    """
     line, col = 1, 1
     node = doc
-    for part in path:
+    last = len(path) - 1
+    for index, part in enumerate(path):
         lc = getattr(node, "lc", None)
         try:
             if isinstance(node, Mapping) and part in node:
                 if lc is not None:
-                    line, col = lc.key(part)
+                    # The value's position for the last step (what is wrong), else the key's.
+                    child = node[part]
+                    at_value = index == last and not at_key and not isinstance(child, (Mapping, list))
+                    line, col = lc.value(part) if at_value else lc.key(part)
                     line, col = line + 1, col + 1
                 node = node[part]
             elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):

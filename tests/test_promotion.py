@@ -361,3 +361,18 @@ def test_commit_status_without_branch_fails_cleanly(dry_repo: Path) -> None:
         promotion.commit_status(dry_repo, "demo", "e2e", "success")
     with pytest.raises(UsageError):
         promotion.check_sha("HEAD", "--sha")
+
+
+def test_without_remote_a_clone_reads_origin(
+    dry_repo: Path, remote: Path, scm: Path, tmp_path: Path
+) -> None:
+    """A CI checkout has only origin's branches: status, wait and commit-status read origin."""
+    publish(dry_repo, push=True)
+    promoter_round(remote, scm, "staging")
+    head = git(dry_repo, "rev-parse", "HEAD")
+    checkout = tmp_path / "checkout"
+    git(tmp_path, "clone", "-q", str(remote), str(checkout))
+    assert promotion.read_status(checkout)[0].state == "in sync"
+    assert promotion.wait_for(checkout, "staging", head, timeout=0, interval=1).reached
+    doc = yaml.safe_load(promotion.commit_status(checkout, "staging", "e2e", "success"))
+    assert doc["spec"]["sha"] == git(remote, "rev-parse", "environment/staging")

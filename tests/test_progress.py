@@ -1,0 +1,65 @@
+"""The progress line: drawn on a terminal for long work, silent otherwise."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from generator import progress as progress_module
+from generator.progress import progress
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_draws_and_erases_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress_module, "_INTERVAL", 0.0)
+    stream = Terminal()
+    with progress("rendering", 8, stream=stream) as tick:
+        for name in ("a", "b", "c", "d", "e", "f", "g", "h"):
+            tick(item=name)
+    text = stream.getvalue()
+    assert "\rrendering 1/8 a" in text
+    assert "\rrendering 8/8 h" in text
+    assert text.endswith("\r")
+    assert "\n" not in text
+
+
+def test_silent_when_not_a_terminal() -> None:
+    stream = io.StringIO()
+    with progress("publishing", 100, stream=stream) as tick:
+        for _ in range(100):
+            tick()
+    assert stream.getvalue() == ""
+
+
+def test_silent_below_the_threshold_even_on_a_terminal() -> None:
+    stream = Terminal()
+    with progress("rendering", 3, stream=stream) as tick:
+        tick(3)
+    assert stream.getvalue() == ""
+
+
+def test_final_count_is_drawn_even_when_throttled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress_module, "_INTERVAL", 3600.0)
+    stream = Terminal()
+    with progress("rendering", 10, stream=stream) as tick:
+        for _ in range(10):
+            tick()
+    assert "rendering 1/10" in stream.getvalue()  # the first draw is immediate
+    assert "rendering 5/10" not in stream.getvalue()
+    assert "rendering 10/10" in stream.getvalue()
+
+
+def test_a_shorter_line_overwrites_a_longer_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress_module, "_INTERVAL", 0.0)
+    stream = Terminal()
+    with progress("publishing", 6, stream=stream) as tick:
+        tick(item="a-long-environment-name")
+        tick(item="b")
+    second = stream.getvalue().split("\r")[2]
+    assert second.startswith("publishing 2/6 b")
+    assert len(second) == len("publishing 1/6 a-long-environment-name")

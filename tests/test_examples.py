@@ -151,7 +151,7 @@ def test_release_runs_the_seed_steps_in_order() -> None:
         ("gitops-gen rendr", "unknown command"),
         ("gitops-gen diff --promotoin demo", "unknown options"),
         ("gitops-gen tags --version 1.0.0", "Missing option"),
-        ("gitops-gen -C gitops wait --env demo --dry-sh x", "unknown options"),
+        ("gitops-gen -C gitops wait --env demo --dry-sh x", "No such option"),
     ],
 )
 def test_the_checker_rejects_bad_calls(

@@ -100,12 +100,13 @@ def git_dir(root: Path) -> Path:
 
 
 def cat_objects(root: Path, names: Sequence[str]) -> list[tuple[str, bytes] | None]:
-    """(type, raw content) for each object name (``sha``, ``rev:path``, ``rev^{tree}``), None if missing."""
+    """(type, raw content) per name (``sha``, ``rev:path``, ``rev^{tree}``); None if missing."""
     if not names:
         return []
     if any("\n" in name for name in names):
         raise GitError("object names cannot contain newlines")
-    out = run_git(root, "cat-file", "--batch", input="".join(n + "\n" for n in names).encode()).stdout
+    batch = "".join(n + "\n" for n in names).encode()
+    out = run_git(root, "cat-file", "--batch", input=batch).stdout
     objects: list[tuple[str, bytes] | None] = []
     pos = 0
     for _ in names:
@@ -123,7 +124,7 @@ def cat_objects(root: Path, names: Sequence[str]) -> list[tuple[str, bytes] | No
 
 
 def parse_tree(raw: bytes, digest_size: int = 20) -> dict[str, tuple[str, str]]:
-    """A raw tree object as {name: (mode, object sha)}; ``digest_size`` is 32 in SHA-256 repositories."""
+    """A raw tree object as {name: (mode, sha)}; ``digest_size`` is 32 in SHA-256 repositories."""
     entries: dict[str, tuple[str, str]] = {}
     pos = 0
     while pos < len(raw):
@@ -159,7 +160,7 @@ def list_refs(root: Path, *patterns: str) -> dict[str, str]:
 
 
 def update_refs(root: Path, updates: Sequence[tuple[str, str | None, str | None]]) -> None:
-    """One all-or-nothing transaction of (ref, new or None to delete, expected old or None to create)."""
+    """One all-or-nothing transaction of (ref, new or None: delete, expected old or None: create)."""
     lines = ["start"]
     for ref, new, old in updates:
         if new is None:
@@ -189,7 +190,8 @@ def missing_commits(root: Path, shas: Sequence[str]) -> set[str]:
     out = run_git(
         root, "cat-file", "--batch-check", input="".join(s + "^{commit}\n" for s in shas).encode()
     ).stdout.decode()
-    return {sha for sha, line in zip(shas, out.splitlines(), strict=True) if line.endswith(" missing")}
+    lines = out.splitlines()
+    return {sha for sha, line in zip(shas, lines, strict=True) if line.endswith(" missing")}
 
 
 def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:

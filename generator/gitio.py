@@ -160,7 +160,7 @@ def list_refs(root: Path, *patterns: str) -> dict[str, str]:
 
 
 def update_refs(root: Path, updates: Sequence[tuple[str, str | None, str | None]]) -> None:
-    """One all-or-nothing transaction of (ref, new or None: delete, expected old or None: create)."""
+    """One all-or-nothing transaction of (ref, new or None to delete, old or None to create)."""
     lines = ["start"]
     for ref, new, old in updates:
         if new is None:

@@ -328,3 +328,156 @@ def diff_command(
     color = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     click.echo(render_report(result, fmt, max_chars, color), nl=False, color=color or None)
     ctx.exit(1 if result.changed else 0)
+
+
+# --- publish, status, wait, commit-status ---
+
+@main.command()
+@click.option(
+    "--push",
+    is_flag=True,
+    help="Push to the remote (one atomic push) instead of updating local branches.",
+)
+@click.option(
+    "--remote", metavar="NAME|URL", help="The remote to fetch from and push to (default: origin)."
+)
+@click.option(
+    "--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable)."
+)
+@click.option("--dry-run", is_flag=True, help="Report what would happen; write and push nothing.")
+@click.option(
+    "--author", metavar='"NAME <EMAIL>"', help="Author and committer of the commits publish makes."
+)
+@click.option(
+    "--format", "fmt", type=FORMAT_TEXT_JSON, default="text", help="Report format (json on stdout)."
+)
+@click.pass_context
+def publish(
+    ctx: click.Context,
+    push: bool,
+    remote: str | None,
+    envs: tuple[str, ...],
+    dry_run: bool,
+    author: str | None,
+    fmt: str,
+) -> None:
+    """Publish HEAD's rendered environments onto their <prefix><env>-next branches."""
+    from generator import branches
+
+    from generator.progress import THRESHOLD, phases
+
+    identity = branches.Identity.parse(author) if author else branches.DEFAULT_IDENTITY
+    # Every environment is published unless --env names a few.
+    with phases(len(envs) or THRESHOLD + 1) as say:
+        result = branches.publish(
+            _root(ctx),
+            only=envs,
+            push=push,
+            remote=remote,
+            dry_run=dry_run,
+            identity=identity,
+            progress=say,
+        )
+    if fmt == "json":
+        _emit_json(result.to_json())
+    for line in branches.describe(result):
+        click.echo(line, err=True)
+
+
+@main.command()
+@click.option(
+    "--remote",
+    metavar="NAME|URL",
+    help="Read the branches from this remote (fetched) instead of local ones.",
+)
+@click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", help="Output format.")
+@click.pass_context
+def status(ctx: click.Context, remote: str | None, fmt: str) -> None:
+    """Per environment: branch heads, their dry commits, pending promotions, app versions."""
+    from generator import promotion
+
+    statuses = promotion.read_status(_root(ctx), remote)
+    if fmt == "json":
+        _emit_json({"environments": [s.to_json() for s in statuses]})
+    else:
+        click.echo(promotion.status_table(statuses), nl=False)
+
+
+@main.command()
+@click.option("--env", "env", required=True, metavar="ENV", help="The environment to watch.")
+@click.option(
+    "--dry-sha", required=True, metavar="SHA", help="The dry commit to wait for (full SHA)."
+)
+@click.option(
+    "--remote", metavar="NAME|URL", help="Fetch the branches from this remote on every poll."
+)
+@click.option(
+    "--timeout", default="30m", show_default=True, help="Give up after this long (exit 1)."
+)
+@click.option("--interval", default="15s", show_default=True, help="Time between polls.")
+@click.pass_context
+def wait(
+    ctx: click.Context, env: str, dry_sha: str, remote: str | None, timeout: str, interval: str
+) -> None:
+    """Block until ENV's active branch carries the dry commit (or a later one)."""
+    from generator import promotion
+
+    limit = promotion.parse_duration(timeout, "--timeout")
+    every = promotion.parse_duration(interval, "--interval")
+    if every <= 0:
+        raise click.UsageError("--interval must be more than 0")
+    sha = promotion.check_sha(dry_sha, "--dry-sha")
+    arrival = promotion.wait_for(_root(ctx), env, sha, remote=remote, timeout=limit, interval=every)
+    if arrival.reached:
+        click.echo(
+            f"{env}: carries {sha[:7]}"
+            + (
+                f" (through {arrival.carried[:7]})"
+                if arrival.carried and arrival.carried != sha
+                else ""
+            ),
+            err=True,
+        )
+        return
+    seen = arrival.carried[:7] if arrival.carried else "no dry commit"
+    click.echo(
+        f"{env}: timed out after {timeout}; the active branch carries {seen}, not {sha[:7]}",
+        err=True,
+    )
+    ctx.exit(1)
+
+
+@main.command("commit-status")
+@click.option(
+    "--env",
+    "env",
+    required=True,
+    metavar="ENV",
+    help="The environment whose active head gets the status.",
+)
+@click.option(
+    "--key", required=True, help="The gate's commit-status key (the label the Promoter matches)."
+)
+@click.option("--phase", required=True, type=click.Choice(["pending", "success", "failure"]))
+@click.option("--url", help="Link shown with the status (http or https).")
+@click.option("--description", default="", help="Short description.")
+@click.option("--sha", help="The commit (full SHA); default: the head of ENV's active branch.")
+@click.option("--remote", metavar="NAME|URL", help="Read the active head from this remote.")
+@click.pass_context
+def commit_status(
+    ctx: click.Context,
+    env: str,
+    key: str,
+    phase: str,
+    url: str | None,
+    description: str,
+    sha: str | None,
+    remote: str | None,
+) -> None:
+    """Print a CommitStatus manifest for kubectl apply -f -."""
+    from generator import promotion
+
+    manifest = promotion.commit_status(
+        _root(ctx), env, key, phase, url=url, description=description, sha=sha, remote=remote
+    )
+    click.echo(manifest, nl=False)

@@ -89,3 +89,173 @@ def cat_blobs(root: Path, shas: Sequence[str]) -> list[bytes]:
         blobs.append(out[start : start + size])
         pos = start + size + 1
     return blobs
+
+
+# --- publishing: object batches, ref transactions, remotes ---
+
+
+def is_bare(root: Path) -> bool:
+    return git_text(root, "rev-parse", "--is-bare-repository") == "true"
+
+
+def git_dir(root: Path) -> Path:
+    return Path(git_text(root, "rev-parse", "--absolute-git-dir"))
+
+
+def cat_objects(root: Path, names: Sequence[str]) -> list[tuple[str, bytes] | None]:
+    """(type, raw content) per name (``sha``, ``rev:path``, ``rev^{tree}``); None if missing."""
+    if not names:
+        return []
+    if any("\n" in name for name in names):
+        raise GitError("object names cannot contain newlines")
+    batch = "".join(n + "\n" for n in names).encode()
+    out = run_git(root, "cat-file", "--batch", input=batch).stdout
+    objects: list[tuple[str, bytes] | None] = []
+    pos = 0
+    for _ in names:
+        header_end = out.index(b"\n", pos)
+        header = out[pos:header_end].split()
+        if header[-1] in (b"missing", b"ambiguous"):
+            objects.append(None)
+            pos = header_end + 1
+            continue
+        size = int(header[2])
+        start = header_end + 1
+        objects.append((header[1].decode(), out[start : start + size]))
+        pos = start + size + 1
+    return objects
+
+
+def parse_tree(raw: bytes, digest_size: int = 20) -> dict[str, tuple[str, str]]:
+    """A raw tree object as {name: (mode, sha)}; ``digest_size`` is 32 in SHA-256 repositories."""
+    entries: dict[str, tuple[str, str]] = {}
+    pos = 0
+    while pos < len(raw):
+        space = raw.index(b" ", pos)
+        nul = raw.index(b"\0", space)
+        name = raw[space + 1 : nul].decode("utf-8", "surrogateescape")
+        entries[name] = (raw[pos:space].decode(), raw[nul + 1 : nul + 1 + digest_size].hex())
+        pos = nul + 1 + digest_size
+    return entries
+
+
+def parse_commit(raw: bytes) -> tuple[str, list[str]]:
+    """(tree, parents) of a raw commit object."""
+    tree = ""
+    parents: list[str] = []
+    for line in raw.split(b"\n\n", 1)[0].split(b"\n"):
+        key, _, value = line.partition(b" ")
+        if key == b"tree":
+            tree = value.decode()
+        elif key == b"parent":
+            parents.append(value.decode())
+    return tree, parents
+
+
+def list_refs(root: Path, *patterns: str) -> dict[str, str]:
+    """{refname: object sha} for refs matching ``patterns`` (for-each-ref prefixes), in one call."""
+    out = git_text(root, "for-each-ref", "--format=%(objectname) %(refname)", *patterns)
+    refs: dict[str, str] = {}
+    for line in out.splitlines():
+        sha, _, name = line.partition(" ")
+        refs[name] = sha
+    return refs
+
+
+def update_refs(root: Path, updates: Sequence[tuple[str, str | None, str | None]]) -> None:
+    """One all-or-nothing transaction of (ref, new or None to delete, old or None to create)."""
+    lines = ["start"]
+    for ref, new, old in updates:
+        if new is None:
+            lines.append(f"delete {ref}" + (f" {old}" if old else ""))
+        elif old is None:
+            lines.append(f"create {ref} {new}")
+        else:
+            lines.append(f"update {ref} {new} {old}")
+    lines += ["prepare", "commit", ""]
+    run_git(root, "update-ref", "--stdin", input="\n".join(lines).encode())
+
+
+def fast_import(root: Path, stream: bytes, marks_file: Path) -> dict[int, str]:
+    """Feed a fast-import stream; returns {mark: sha}. The stream must not leave refs behind."""
+    run_git(root, "fast-import", "--quiet", "--done", f"--export-marks={marks_file}", input=stream)
+    marks: dict[int, str] = {}
+    for line in marks_file.read_text().splitlines():
+        mark, _, sha = line.partition(" ")
+        marks[int(mark[1:])] = sha
+    return marks
+
+
+def missing_commits(root: Path, shas: Sequence[str]) -> set[str]:
+    """The shas that are not commits in this repository (one ``cat-file --batch-check``)."""
+    if not shas:
+        return set()
+    out = run_git(
+        root, "cat-file", "--batch-check", input="".join(s + "^{commit}\n" for s in shas).encode()
+    ).stdout.decode()
+    lines = out.splitlines()
+    return {sha for sha, line in zip(shas, lines, strict=True) if line.endswith(" missing")}
+
+
+def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+    result = run_git(root, "merge-base", "--is-ancestor", ancestor, descendant, check=False)
+    if result.returncode not in (0, 1):
+        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git merge-base failed: {detail[-1] if detail else result.returncode}")
+    return result.returncode == 0
+
+
+def remote_names(root: Path) -> list[str]:
+    return git_text(root, "remote").splitlines()
+
+
+def fetch(root: Path, remote: str, refspecs: Sequence[str], check: bool = True) -> bool:
+    """``git fetch`` without tags or FETCH_HEAD; a failure names the remote."""
+    result = run_git(
+        root, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
+        remote, *refspecs, check=False,
+    )
+    if result.returncode != 0 and check:
+        raise GitError(f"cannot fetch from {remote}: {_last_line(result.stderr)}")
+    return result.returncode == 0
+
+
+def ls_remote(root: Path, remote: str, *patterns: str) -> dict[str, str]:
+    result = run_git(root, "ls-remote", remote, *patterns, check=False)
+    if result.returncode != 0:
+        raise GitError(f"cannot reach {remote}: {_last_line(result.stderr)}")
+    refs: dict[str, str] = {}
+    for line in result.stdout.decode().splitlines():
+        sha, _, name = line.partition("\t")
+        refs[name] = sha
+    return refs
+
+
+# Rejections that mean "the remote moved since we fetched": fetch again, rebuild, retry.
+_OUT_OF_DATE = (
+    "(non-fast-forward)",
+    "(fetch first)",
+    "(stale info)",
+    # Two pushes that pass the fast-forward check together: the loser fails to lock the ref.
+    "(atomic transaction failed)",
+    "cannot lock ref",
+    "incorrect old value",
+)
+
+
+def push_atomic(root: Path, remote: str, refspecs: Sequence[str]) -> tuple[bool, bool, str]:
+    """One ``git push --atomic``: (accepted, rejected as out of date, git's last message line)."""
+    result = run_git(root, "push", "--atomic", "--porcelain", remote, *refspecs, check=False)
+    if result.returncode == 0:
+        return True, False, ""
+    stale = False
+    for line in result.stdout.decode("utf-8", "replace").splitlines():
+        flag, _, rest = line.partition("\t")
+        if flag == "!" and any(reason in rest for reason in _OUT_OF_DATE):
+            stale = True
+    return False, stale, _last_line(result.stderr) or _last_line(result.stdout)
+
+
+def _last_line(data: bytes) -> str:
+    lines = [ln.strip() for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
+    return lines[-1] if lines else "no message"

@@ -14,26 +14,16 @@ THRESHOLD = 5
 _INTERVAL = 0.1
 
 
-class Ticker:
-    """Called once per finished item: ``tick()`` or ``tick(n, item="demo")``."""
+class _Line:
+    """One self-overwriting line on a terminal stream (or nothing, when the stream is None)."""
 
-    def __init__(self, label: str, total: int, stream: TextIO | None) -> None:
-        self.label = label
-        self.total = total
-        self.done = 0
+    def __init__(self, stream: TextIO | None) -> None:
         self._stream = stream
-        self._drawn_at = float("-inf")
         self._width = 0
 
-    def __call__(self, n: int = 1, item: str = "") -> None:
-        self.done += n
+    def draw(self, line: str) -> None:
         if self._stream is None:
             return
-        now = time.monotonic()
-        if self.done < self.total and now - self._drawn_at < _INTERVAL:
-            return
-        self._drawn_at = now
-        line = f"{self.label} {self.done}/{self.total}" + (f" {item}" if item else "")
         pad = " " * max(0, self._width - len(line))
         self._width = len(line)
         self._stream.write("\r" + line + pad)
@@ -45,6 +35,27 @@ class Ticker:
             self._stream.write("\r" + " " * self._width + "\r")
             self._stream.flush()
             self._width = 0
+
+
+class Ticker(_Line):
+    """Called once per finished item: ``tick()`` or ``tick(n, item="demo")``."""
+
+    def __init__(self, label: str, total: int, stream: TextIO | None) -> None:
+        super().__init__(stream)
+        self.label = label
+        self.total = total
+        self.done = 0
+        self._drawn_at = float("-inf")
+
+    def __call__(self, n: int = 1, item: str = "") -> None:
+        self.done += n
+        if self._stream is None:
+            return
+        now = time.monotonic()
+        if self.done < self.total and now - self._drawn_at < _INTERVAL:
+            return
+        self._drawn_at = now
+        self.draw(f"{self.label} {self.done}/{self.total}" + (f" {item}" if item else ""))
 
 
 @contextmanager
@@ -63,6 +74,22 @@ def progress(
         yield ticker
     finally:
         ticker.clear()
+
+
+@contextmanager
+def phases(
+    total: int, stream: TextIO | None = None, threshold: int = THRESHOLD
+) -> Iterator[Callable[[str], None]]:
+    """``with phases(len(envs)) as say: say("fetching origin")``: the current step of long work.
+
+    Shown under the same conditions as ``progress``; each message replaces the previous one.
+    """
+    out = sys.stderr if stream is None else stream
+    line = _Line(out if total > threshold and _is_terminal(out) else None)
+    try:
+        yield lambda message: line.draw(message + "...")
+    finally:
+        line.clear()
 
 
 def _is_terminal(stream: TextIO) -> bool:

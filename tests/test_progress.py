@@ -7,7 +7,7 @@ import io
 import pytest
 
 from generator import progress as progress_module
-from generator.progress import progress
+from generator.progress import phases, progress
 
 
 class Terminal(io.StringIO):
@@ -63,3 +63,24 @@ def test_a_shorter_line_overwrites_a_longer_one(monkeypatch: pytest.MonkeyPatch)
     second = stream.getvalue().split("\r")[2]
     assert second.startswith("publishing 2/6 b")
     assert len(second) == len("publishing 1/6 a-long-environment-name")
+
+
+def test_phases_replace_each_other_and_are_erased() -> None:
+    stream = Terminal()
+    with phases(20, stream=stream) as say:
+        say("fetching origin")
+        say("pushing 20 ref(s)")
+    text = stream.getvalue()
+    assert "\rfetching origin..." in text
+    assert "\rpushing 20 ref(s)..." in text
+    assert text.endswith("\r") and "\n" not in text
+
+
+def test_phases_are_silent_off_a_terminal_and_for_few_items() -> None:
+    plain = io.StringIO()
+    with phases(20, stream=plain) as say:
+        say("fetching origin")
+    few = Terminal()
+    with phases(2, stream=few) as say:
+        say("fetching origin")
+    assert plain.getvalue() == "" and few.getvalue() == ""

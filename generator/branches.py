@@ -1,0 +1,686 @@
+"""The git side of publishing: -next commits built from objects, bootstrap, notes, atomic push."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator import gitio
+from generator.errors import GitError, PublishError, UsageError
+from generator.spec import Environment, Spec
+
+NOTES_REF = "refs/notes/hydrator.metadata"
+METADATA_FILE = "hydrator.metadata"
+ENVIRONMENTS_DIR = "rendered/environments"
+MAX_ATTEMPTS = 5
+WRITES = ("committed", "note")
+# Seconds to wait before attempt 2, 3, ...: a concurrent publisher usually finishes within these.
+BACKOFF = (0.2, 0.5, 1.0, 2.0)
+_HEX_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_IDENTITY = re.compile(r"\s*([^<>]*?)\s*<([^<>\s]+@[^<>\s]+)>\s*")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    name: str
+    email: str
+
+    @classmethod
+    def parse(cls, text: str) -> Identity:
+        match = _IDENTITY.fullmatch(text)
+        if not match or not match[1]:
+            raise UsageError(f"--author {text!r}: expected 'Name <email>'")
+        return cls(match[1], match[2])
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+DEFAULT_IDENTITY = Identity("gitops-gen", "gitops-gen@users.noreply.invalid")
+
+
+def is_full_sha(text: str) -> bool:
+    return bool(_HEX_SHA.fullmatch(text))
+
+
+@dataclass(frozen=True, slots=True)
+class DryCommit:
+    """The commit on the dry branch that a publish describes."""
+
+    sha: str
+    author: str
+    """``Name <email>`` of the dry commit's author."""
+    date: str
+    """The author date, RFC 3339 (strict ISO 8601 from git)."""
+    git_date: str
+    """The committer date, raw (``<epoch> <tz>``); it dates every commit publish makes."""
+    subject: str
+    body: str
+
+    @classmethod
+    def read(cls, root: Path, rev: str) -> DryCommit:
+        raw = gitio.run_git(
+            root,
+            "log",
+            "-1",
+            "--no-show-signature",
+            "--date=raw",
+            "--format=%H%x00%an <%ae>%x00%aI%x00%cd%x00%s%x00%b",
+            rev,
+            "--",
+        ).stdout.decode("utf-8", "replace")
+        sha, author, date, git_date, subject, body = raw.split("\0", 5)
+        return cls(sha, author, date, git_date, subject, body.strip())
+
+    def metadata(self, repo_url: str) -> bytes:
+        """hydrator.metadata: the same dry commit always gives the same bytes."""
+        data = {
+            "repoURL": repo_url,
+            "drySha": self.sha,
+            "author": self.author,
+            "date": self.date,
+            "subject": self.subject,
+            "body": self.body,
+        }
+        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+
+    def message(self) -> str:
+        """Like Argo CD's hydrator: ``<sha7>: <subject>``, the body, a Co-authored-by trailer."""
+        parts = [f"{self.sha[:7]}: {self.subject}"]
+        if self.body:
+            parts.append(self.body)
+        parts.append(f"Co-authored-by: {self.author}")
+        return "\n\n".join(parts) + "\n"
+
+
+# --- reading the environment branches (shared with status and wait) ---
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The environment branches and the notes ref, as read from the local repository or a remote."""
+
+    heads: dict[str, str]
+    """{branch name: tip sha}, only for branches that exist."""
+    notes: str | None
+    """The notes commit of refs/notes/hydrator.metadata, if any."""
+    remote: str | None
+
+
+def default_remote(root: Path, remote: str | None) -> str:
+    if remote:
+        return remote
+    if "origin" in gitio.remote_names(root):
+        return "origin"
+    raise UsageError("there is no remote named origin; pass --remote NAME|URL")
+
+
+def local_snapshot(root: Path, branches: Sequence[str]) -> Snapshot:
+    refs = gitio.list_refs(root, "refs/heads/", NOTES_REF)
+    heads = {b: refs[f"refs/heads/{b}"] for b in branches if f"refs/heads/{b}" in refs}
+    return Snapshot(heads, refs.get(NOTES_REF), None)
+
+
+@contextmanager
+def remote_snapshot(
+    root: Path, remote: str, prefix: str, branches: Sequence[str]
+) -> Iterator[Snapshot]:
+    """Fetch the remote's environment branches and notes into a private namespace for this run.
+
+    The namespace keeps the fetched objects reachable while we work; it is removed afterwards, so
+    local branches, local notes and remote-tracking refs are never touched by the fetch.
+    """
+    scratch = f"refs/gitops-gen/{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        gitio.fetch(
+            root,
+            remote,
+            [
+                f"+refs/heads/{prefix}*:{scratch}/heads/{prefix}*",
+                f"+{NOTES_REF}*:{scratch}/notes*",
+            ],
+        )
+        refs = gitio.list_refs(root, scratch + "/")
+        heads = {
+            b: refs[f"{scratch}/heads/{b}"] for b in branches if f"{scratch}/heads/{b}" in refs
+        }
+        yield Snapshot(heads, refs.get(f"{scratch}/notes"), remote)
+    finally:
+        leftovers = gitio.list_refs(root, scratch + "/")
+        if leftovers:
+            gitio.update_refs(root, [(ref, None, None) for ref in leftovers])
+
+
+def _parse_dry_sha(data: bytes | None) -> str | None:
+    if data is None:
+        return None
+    try:
+        value = json.loads(data).get("drySha")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and is_full_sha(value) else None
+
+
+def notes_map(root: Path, notes: str | None) -> dict[str, str]:
+    """{annotated object sha: note blob sha} for the notes commit (whatever its fan-out)."""
+    if not notes:
+        return {}
+    listing = gitio.run_git(root, "ls-tree", "-r", "-z", notes).stdout
+    found: dict[str, str] = {}
+    for record in listing.split(b"\0"):
+        if record:
+            meta, _, path = record.partition(b"\t")
+            found[path.decode().replace("/", "")] = meta.split()[2].decode()
+    return found
+
+
+def dry_shas(root: Path, commits: Sequence[str], notes: str | None) -> dict[str, str | None]:
+    """The dry commit each hydrated commit carries: its note first, then its hydrator.metadata."""
+    unique = list(dict.fromkeys(commits))
+    annotated = notes_map(root, notes)
+    names = [annotated.get(c, c + ":" + METADATA_FILE) for c in unique]
+    found: dict[str, str | None] = {}
+    fallback: list[str] = []
+    for commit, obj in zip(unique, gitio.cat_objects(root, names), strict=True):
+        sha = _parse_dry_sha(obj[1] if obj else None)
+        if sha is None and commit in annotated:
+            fallback.append(commit)  # an unreadable note: the file decides
+        found[commit] = sha
+    for commit, obj in zip(
+        fallback, gitio.cat_objects(root, [c + ":" + METADATA_FILE for c in fallback]), strict=True
+    ):
+        found[commit] = _parse_dry_sha(obj[1] if obj else None)
+    return found
+
+
+# --- the dry commit: HEAD, verified fresh ---
+
+
+def environment_trees(root: Path, head: str) -> dict[str, str]:
+    """{environment name: tree sha of rendered/environments/<env>/ at ``head``}."""
+    out = gitio.run_git(root, "ls-tree", "-z", head, ENVIRONMENTS_DIR + "/").stdout
+    trees: dict[str, str] = {}
+    for record in out.split(b"\0"):
+        if record:
+            meta, _, path = record.partition(b"\t")
+            _mode, kind, sha = meta.decode().split()
+            if kind == "tree":
+                trees[path.decode().rsplit("/", 1)[1]] = sha
+    return trees
+
+
+def check_clean(root: Path, head: str) -> None:
+    """Refuse uncommitted changes to what publish describes (the spec, templates and rendered/)."""
+    if gitio.is_bare(root):
+        return
+    status = gitio.run_git(
+        root,
+        "status",
+        "--porcelain",
+        "--untracked-files=all",
+        "--",
+        "environments",
+        "templates",
+        "rendered",
+        env={"GIT_OPTIONAL_LOCKS": "0"},  # never rewrite the index, even to refresh it
+    ).stdout.decode("utf-8", "replace")
+    if status.strip():
+        paths = sorted({line[3:].split("/", 1)[0] + "/" for line in status.splitlines()})
+        raise PublishError(
+            f"uncommitted changes in {', '.join(paths)}: publish takes HEAD ({head[:7]}) as the "
+            "dry commit; commit or stash them first"
+        )
+
+
+def head_spec(root: Path, head: str) -> Spec:
+    """The spec at HEAD: the working tree's once check_clean passed, else HEAD's objects."""
+    from generator.spec import load_spec, parse_spec
+
+    if not gitio.is_bare(root):
+        return load_spec(root)
+    files = _text_files(root, head, "environments", top_level_yaml=True)
+    if not files:
+        raise PublishError(f"HEAD ({head[:7]}) has no environments/; nothing to publish")
+    return parse_spec({f"environments/{rel}": text for rel, text in files.items()})
+
+
+def check_fresh(root: Path, head: str, spec: Spec) -> None:
+    """Prove that HEAD's rendered/ is exactly what render makes of HEAD's spec and templates."""
+    from generator import output
+    from generator.render import render
+    from generator.templating import repository_overrides
+
+    if gitio.is_bare(root):
+        planned = render(spec, _text_files(root, head, "templates", top_level_yaml=False))
+        current = gitio.read_files(root, head, output.RENDERED)
+    else:
+        planned = render(spec, repository_overrides(root))
+        current = output.read_tree(root / output.RENDERED)
+    changes = output.compare(planned, current)
+    if changes:
+        paths = sorted([*changes.created, *changes.updated, *changes.removed])
+        raise PublishError(
+            f"rendered/ is stale for HEAD ({head[:7]}): {len(paths)} file"
+            f"{'s' if len(paths) != 1 else ''} differ (first: rendered/{paths[0]}); "
+            "run `gitops-gen render`, commit the result, then publish"
+        )
+
+
+def _text_files(root: Path, head: str, prefix: str, top_level_yaml: bool) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for rel, data in gitio.read_files(root, head, prefix).items():
+        if top_level_yaml and ("/" in rel or not rel.endswith(".yaml")):
+            continue
+        try:
+            files[rel] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PublishError(f"{prefix}/{rel} at HEAD is not UTF-8 text") from None
+    return files
+
+
+# --- planning and building ---
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentResult:
+    name: str
+    branch: str
+    proposed_branch: str
+    action: str
+    """``committed``, ``note``, ``skipped`` (a newer dry commit is there) or ``up-to-date``."""
+    commit: str | None
+    """The -next tip afterwards (None for a commit a dry run did not make)."""
+    previous: str | None
+    """The -next tip before, None when the branch did not exist."""
+    created: tuple[str, ...] = ()
+    """Branches this run created (active and/or -next)."""
+    newer: str | None = None
+    """For ``skipped``: the newer dry commit already on -next."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "branch": self.branch,
+            "proposedBranch": self.proposed_branch,
+            "action": self.action,
+            "commit": self.commit,
+            "previous": self.previous,
+            "createdBranches": list(self.created),
+            "newerDrySha": self.newer,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    dry_sha: str
+    remote: str | None
+    pushed: bool
+    dry_run: bool
+    attempts: int
+    environments: tuple[EnvironmentResult, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "drySha": self.dry_sha,
+            "remote": self.remote,
+            "pushed": self.pushed,
+            "dryRun": self.dry_run,
+            "attempts": self.attempts,
+            "environments": [e.to_json() for e in self.environments],
+        }
+
+
+@dataclass(slots=True)
+class _Step:
+    """What one environment needs; commits are fast-import marks until built."""
+
+    env: Environment
+    action: str
+    base: str | None
+    previous: str | None
+    bootstrap: bool = False
+    merge_root: bool = False
+    """-next exists but the active branch does not: the new commit also descends from its root."""
+    created: list[str] = field(default_factory=list)
+    newer: str | None = None
+
+
+def _plan(
+    root: Path,
+    dry: DryCommit,
+    envs: Sequence[Environment],
+    trees: dict[str, str],
+    snap: Snapshot,
+    digest_size: int,
+) -> list[_Step]:
+    steps: list[_Step] = []
+    for env in envs:
+        active, proposed = snap.heads.get(env.branch), snap.heads.get(env.next_branch)
+        step = _Step(env, "committed", proposed or active, proposed)
+        if active is None:
+            step.bootstrap = True
+            step.created.append(env.branch)
+            step.merge_root = proposed is not None
+        if proposed is None:
+            step.created.append(env.next_branch)
+        steps.append(step)
+
+    existing = [s.base for s in steps if s.base and not s.merge_root]
+    carried = dry_shas(root, [b for b in existing if b], snap.notes)
+    _check_known(root, {d for d in carried.values() if d and d != dry.sha}, snap.remote)
+    newer = {
+        other: gitio.is_ancestor(root, dry.sha, other)
+        for other in {d for d in carried.values() if d and d != dry.sha}
+    }
+
+    def undecided(step: _Step) -> bool:
+        if not step.base or step.merge_root:
+            return False
+        d = carried.get(step.base)
+        return d != dry.sha and not (d and newer[d])
+
+    candidates = [s for s in steps if undecided(s)]
+    objects = gitio.cat_objects(
+        root, [f"{s.base}^{{tree}}" for s in candidates] + [trees[s.env.name] for s in candidates]
+    )
+    same_tree: dict[str, bool] = {}
+    for i, step in enumerate(candidates):
+        base_obj, env_obj = objects[i], objects[len(candidates) + i]
+        assert base_obj and env_obj
+        base_entries = gitio.parse_tree(base_obj[1], digest_size)
+        base_entries.pop(METADATA_FILE, None)
+        same_tree[step.env.name] = base_entries == gitio.parse_tree(env_obj[1], digest_size)
+
+    for step in steps:
+        if not step.base or step.merge_root:
+            continue  # a new root, or a merge with one: always a commit
+        d = carried.get(step.base)
+        if d == dry.sha:
+            step.action = "up-to-date"
+        elif d and newer[d]:
+            step.action, step.newer = "skipped", d
+        elif same_tree[step.env.name]:
+            step.action = "note"
+    return steps
+
+
+def _check_known(root: Path, shas: set[str], remote: str | None) -> None:
+    """Dry commits on the branches must be in this repository to tell older from newer."""
+    missing = gitio.missing_commits(root, sorted(shas))
+    if missing and remote:
+        gitio.fetch(root, remote, sorted(missing), check=False)
+        missing = gitio.missing_commits(root, sorted(missing))
+    if missing:
+        raise GitError(
+            f"the environment branches carry dry commit {sorted(missing)[0]}, which is not in this "
+            "repository, so publish cannot tell whether it is newer than HEAD; fetch the dry "
+            "branch's full history (for example actions/checkout with fetch-depth: 0) and retry"
+        )
+
+
+def _readme(env: Environment, repo_url: str) -> bytes:
+    return (
+        f"# {env.branch}\n\n"
+        "This branch is managed by gitops-gen and promoted by the GitOps Promoter.\n\n"
+        f"gitops-gen publishes the rendered `{env.name}` environment to `{env.next_branch}`; the\n"
+        f"GitOps Promoter merges it into `{env.branch}` through a pull request once its\n"
+        f"commit-status gates pass, and Argo CD syncs `{env.branch}`. Do not commit to either\n"
+        f"branch by hand: change `environments/` on the dry branch of {repo_url} instead.\n"
+    ).encode()
+
+
+def _data(payload: bytes) -> bytes:
+    return b"data %d\n" % len(payload) + payload + b"\n"
+
+
+def _build(
+    root: Path,
+    dry: DryCommit,
+    steps: list[_Step],
+    snap: Snapshot,
+    trees: dict[str, str],
+    repo_url: str,
+    identity: Identity,
+) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """One fast-import run: {env: new active root}, {env: new -next tip}, the new notes commit."""
+    scratch = f"refs/gitops-gen/build-{os.getpid()}-{secrets.token_hex(4)}"
+    who = f"{identity} {dry.git_date}".encode()
+    sign = b"author " + who + b"\ncommitter " + who + b"\n"
+    out = bytearray(b"blob\nmark :1\n" + _data(dry.metadata(repo_url)))
+    note = json.dumps({"drySha": dry.sha}, separators=(",", ":")).encode() + b"\n"
+    out += b"blob\nmark :2\n" + _data(note)
+    mark = 2
+    roots: dict[str, int] = {}
+    tips: dict[str, int] = {}
+    for step in steps:
+        env = step.env
+        if step.bootstrap:
+            mark += 2
+            roots[env.name] = mark
+            out += b"blob\nmark :%d\n" % (mark - 1) + _data(_readme(env, repo_url))
+            out += f"reset {scratch}\ncommit {scratch}\nmark :{mark}\n".encode() + sign
+            out += _data(f"Create {env.branch} for gitops-gen\n".encode())
+            out += b"M 100644 :%d README.md\n\n" % (mark - 1)
+        if step.action != "committed":
+            continue
+        mark += 1
+        tips[env.name] = mark
+        parents = [step.base or f":{roots[env.name]}"]
+        if step.merge_root:
+            parents.append(f":{roots[env.name]}")
+        out += f"commit {scratch}\nmark :{mark}\n".encode() + sign + _data(dry.message().encode())
+        out += f"from {parents[0]}\n".encode()
+        out += "".join(f"merge {p}\n" for p in parents[1:]).encode()
+        out += f'deleteall\nM 040000 {trees[env.name]} ""\nM 100644 :1 {METADATA_FILE}\n\n'.encode()
+    noted = [s for s in steps if s.action == "note"]
+    notes_mark = None
+    if noted:
+        mark += 1
+        notes_mark = mark
+        out += f"reset {scratch}\ncommit {scratch}\nmark :{mark}\n".encode() + sign
+        out += _data(f"Note dry commit {dry.sha[:7]} on {len(noted)} environment(s)\n".encode())
+        if snap.notes:
+            out += f"from {snap.notes}\n".encode()
+        out += "".join(f"N :2 {s.base}\n" for s in noted).encode() + b"\n"
+    out += f"reset {scratch}\ndone\n".encode()
+    with tempfile.TemporaryDirectory(prefix="gitops-gen-") as tmp:
+        marks = gitio.fast_import(root, bytes(out), Path(tmp) / "marks")
+    return (
+        {name: marks[m] for name, m in roots.items()},
+        {name: marks[m] for name, m in tips.items()},
+        marks[notes_mark] if notes_mark else None,
+    )
+
+
+def _ref_updates(
+    steps: list[_Step],
+    snap: Snapshot,
+    roots: dict[str, str],
+    tips: dict[str, str],
+    notes: str | None,
+) -> list[tuple[str, str, str | None]]:
+    """(ref, new, expected old or None to create) for every ref this publish moves or creates."""
+    updates: list[tuple[str, str, str | None]] = []
+    for step in steps:
+        env = step.env
+        if env.name in roots:
+            updates.append((f"refs/heads/{env.branch}", roots[env.name], None))
+        new_tip = tips.get(env.name) or step.base or roots.get(env.name)
+        old_tip = snap.heads.get(env.next_branch)
+        if new_tip and new_tip != old_tip:
+            updates.append((f"refs/heads/{env.next_branch}", new_tip, old_tip))
+    if notes:
+        updates.append((NOTES_REF, notes, snap.notes))
+    return updates
+
+
+# --- publish ---
+
+
+def publish(
+    root: Path,
+    *,
+    only: Sequence[str] = (),
+    push: bool = False,
+    remote: str | None = None,
+    dry_run: bool = False,
+    identity: Identity = DEFAULT_IDENTITY,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PublishResult:
+    """Publish HEAD's rendered environments onto their -next branches (see docs/publish.md)."""
+    say = progress or (lambda message: None)
+    head = gitio.rev_parse(root, "HEAD")
+    if head is None:
+        raise PublishError("HEAD has no commit: commit environments/ and rendered/ first")
+    if remote and not push:
+        raise UsageError("--remote is only used with --push (add --dry-run to preview a push)")
+    check_clean(root, head)
+    spec = head_spec(root, head)
+    envs = _select(spec, only)
+    trees = environment_trees(root, head)
+    missing = [e.name for e in envs if e.name not in trees]
+    if missing:
+        raise PublishError(
+            f"HEAD has no rendered/environments/{missing[0]}/; run gitops-gen render"
+        )
+    dry = DryCommit.read(root, head)
+    digest_size = len(head) // 2
+    branches = [b for e in envs for b in (e.branch, e.next_branch)]
+    target = default_remote(root, remote) if push else None
+
+    fresh = False
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        if target:
+            say(f"fetching {target}")
+            snapshot_cm = remote_snapshot(root, target, spec.project.branch_prefix, branches)
+        else:
+            snapshot_cm = _local(root, branches)
+        with snapshot_cm as snap:
+            steps = _plan(root, dry, envs, trees, snap, digest_size)
+            if not fresh and (dry_run or any(s.action in WRITES or s.created for s in steps)):
+                # Rendering is the slow part; when HEAD is already everywhere it is not needed.
+                say("checking rendered/")
+                check_fresh(root, head, spec)
+                fresh = True
+            if dry_run:
+                return _result(dry, target, False, True, attempt, steps, snap, {}, {})
+            say(f"building {sum(s.action == 'committed' for s in steps)} commit(s)")
+            roots, tips, notes = _build(
+                root, dry, steps, snap, trees, spec.project.repo_url, identity
+            )
+            updates = _ref_updates(steps, snap, roots, tips, notes)
+            if not updates:
+                return _result(dry, target, False, False, attempt, steps, snap, roots, tips)
+            if target:
+                say(f"pushing {len(updates)} ref(s) to {target}")
+                refspecs = [f"{new}:{ref}" for ref, new, _ in updates]
+                accepted, stale, message = gitio.push_atomic(root, target, refspecs)
+                if accepted:
+                    return _result(dry, target, True, False, attempt, steps, snap, roots, tips)
+                if not stale:
+                    raise GitError(f"push to {target} failed: {message}")
+            else:
+                try:
+                    gitio.update_refs(root, updates)
+                    return _result(dry, None, False, False, attempt, steps, snap, roots, tips)
+                except GitError as e:
+                    if "but expected" not in str(e) and "already exists" not in str(e):
+                        raise
+        if attempt < MAX_ATTEMPTS:
+            say(f"the branches moved; retrying ({attempt + 1}/{MAX_ATTEMPTS})")
+            sleep(BACKOFF[min(attempt - 1, len(BACKOFF) - 1)] * (1 + secrets.randbelow(100) / 100))
+    where = target or "the local repository"
+    raise GitError(
+        f"the environment branches in {where} kept moving; gave up after {MAX_ATTEMPTS} attempts"
+    )
+
+
+@contextmanager
+def _local(root: Path, branches: Sequence[str]) -> Iterator[Snapshot]:
+    yield local_snapshot(root, branches)
+
+
+def select_environments(spec: Spec, only: Sequence[str]) -> list[Environment]:
+    return _select(spec, only)
+
+
+def _select(spec: Spec, only: Sequence[str]) -> list[Environment]:
+    known = {e.name for e in spec.environments}
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        known_list = ", ".join(e.name for e in spec.environments)
+        raise UsageError(f"--env {unknown[0]}: no such environment; known: {known_list}")
+    return [e for e in spec.environments if not only or e.name in only]
+
+
+def _result(
+    dry: DryCommit,
+    remote: str | None,
+    pushed: bool,
+    dry_run: bool,
+    attempts: int,
+    steps: list[_Step],
+    snap: Snapshot,
+    roots: dict[str, str],
+    tips: dict[str, str],
+) -> PublishResult:
+    results = []
+    for step in steps:
+        name = step.env.name
+        commit = tips.get(name) if step.action == "committed" else step.base or roots.get(name)
+        results.append(
+            EnvironmentResult(
+                name,
+                step.env.branch,
+                step.env.next_branch,
+                step.action,
+                commit,
+                snap.heads.get(step.env.next_branch),
+                tuple(step.created),
+                step.newer,
+            )
+        )
+    return PublishResult(dry.sha, remote, pushed, dry_run, attempts, tuple(results))
+
+
+def describe(result: PublishResult) -> list[str]:
+    """The human report: a line per created branch and per environment, then a summary."""
+    dry = result.dry_run
+    lines: list[str] = []
+    for env in result.environments:
+        created = "would create" if dry else "created"
+        lines += [f"{env.name}: {created} branch {branch}" for branch in env.created]
+        if env.action == "committed":
+            lines.append(
+                f"{env.name}: " + ("would commit" if dry else f"committed {env.commit or ''}"[:17])
+            )
+        elif env.action == "note":
+            noted = "would note" if dry else "note"
+            lines.append(f"{env.name}: {noted} on {(env.commit or '')[:7]} (tree unchanged)")
+        elif env.action == "skipped":
+            lines.append(f"{env.name}: skipped (newer: {(env.newer or '')[:7]} is already there)")
+        else:
+            lines.append(f"{env.name}: up to date")
+    changed = sum(e.action in ("committed", "note") or bool(e.created) for e in result.environments)
+    where = f" on {result.remote}" if result.remote else ""
+    if result.dry_run:
+        lines.append(f"dry run: {changed} environment(s) would change{where}")
+    elif result.pushed:
+        lines.append(f"published {result.dry_sha[:7]}: {changed} environment(s) updated{where}")
+    elif changed:
+        lines.append(f"published {result.dry_sha[:7]}: {changed} environment(s) updated locally")
+    else:
+        lines.append(f"{result.dry_sha[:7]} is already published{where}")
+    return lines

@@ -110,7 +110,7 @@ def test_render_killed_at_random_points_leaves_old_or_new_tree(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_render_killed_at_random_points_many(tmp_path: Path) -> None:
-    _kill_loop(tmp_path, runs=60, envs=120, apps=3, seed=2)
+    _kill_loop(tmp_path, runs=30, envs=120, apps=3, seed=2)
 
 
 # --- failing writes and renames (in-process, any user) -------------------------------------------

@@ -356,7 +356,7 @@ def test_random_specs_render_and_values_are_the_documented_merge(case: Any) -> N
 
 
 @pytest.mark.slow
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(case=specs())
 def test_random_specs_render_many(case: Any) -> None:
     _check_rendered(*case)

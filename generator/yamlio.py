@@ -113,7 +113,8 @@ def _plain(value: str) -> Any:
 
         for versions, tag, regexp, first in implicit_resolvers:
             if (1, 2) in versions:
-                for ch in first or [None]:
+                firsts: list[str | None] = list(first) if first else [None]
+                for ch in firsts:
                     _resolvers.setdefault(ch, []).append((tag, regexp))
     tag = _STR
     for candidate, regexp in _resolvers.get(value[0] if value else "", ()):
@@ -140,7 +141,7 @@ def _fast_load(text: str) -> Any:
     handle itself (anchors, aliases, tags, directives, merge keys, duplicate or complex keys,
     unusual numbers, timestamps, every error) goes back to ruamel by raising _Fallback.
     """
-    from _ruamel_yaml import CParser
+    from _ruamel_yaml import CParser  # type: ignore[import-not-found]
     from ruamel.yaml import events
 
     parser = CParser(text)

@@ -28,7 +28,8 @@ WORKLOADS = {"example": None, "30x10": (30, 10), "300x10": (300, 10), "1000x1": 
 
 def render(root: Path) -> dict[str, str]:
     subprocess.run(
-        [sys.executable, "-m", "generator", "-C", str(root), "render"], check=True,
+        [sys.executable, "-m", "generator", "-C", str(root), "render"],
+        check=True,
         stderr=subprocess.DEVNULL,
     )
     out = root / "rendered"
@@ -66,7 +67,10 @@ def main() -> int:
         a, b = saved[name], current.get(name, {})
         differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
         bad += len(differ)
-        print(f"{name}: {len(b)} files, {len(differ)} differ" + (f" (e.g. {differ[:3]})" if differ else ""))
+        print(
+            f"{name}: {len(b)} files, {len(differ)} differ"
+            + (f" (e.g. {differ[:3]})" if differ else "")
+        )
     return 1 if bad else 0
 
 

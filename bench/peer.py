@@ -47,7 +47,7 @@ def app_name(j: int) -> str:
 
 
 def _values_template(j: int) -> str:
-    # 45 lines (~870 bytes rendered; Jinja drops the final newline). Per-env values come from env vars.
+    # 45 lines (~870 bytes rendered; Jinja drops the final newline). Per-env values: env vars.
     # Per-app values (the port) are fixed in the app's own template.
     return f"""\
 # Helm values for {{{{ app_name }}}} in {{{{ env_name }}}}

@@ -69,7 +69,11 @@ def run_measured(
     """Run one process; return (wall seconds, peak RSS KiB, exit code)."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        list(argv),
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
     )
     assert proc.stderr is not None
@@ -115,7 +119,7 @@ def isolated_env(work: Path) -> dict[str, str]:
     config = home / ".gitconfig"
     config.write_text(
         "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n"
-        "[commit]\n\tgpgsign = false\n[protocol \"file\"]\n\tallow = always\n"
+        '[commit]\n\tgpgsign = false\n[protocol "file"]\n\tallow = always\n'
     )
     # Bytecode caching on, as on a user's machine (some sandboxes turn it off for everything).
     env = {
@@ -123,8 +127,9 @@ def isolated_env(work: Path) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith("GIT_") and k != "PYTHONDONTWRITEBYTECODE"
     }
-    env.update(HOME=str(home), GIT_CONFIG_GLOBAL=str(config), GIT_CONFIG_NOSYSTEM="1",
-               LC_ALL="C.UTF-8")
+    env.update(
+        HOME=str(home), GIT_CONFIG_GLOBAL=str(config), GIT_CONFIG_NOSYSTEM="1", LC_ALL="C.UTF-8"
+    )
     return env
 
 
@@ -160,7 +165,9 @@ def peer_executable(args: argparse.Namespace) -> str | None:
     return str(exe)
 
 
-def bench_ours(args: argparse.Namespace, work: Path, env: dict[str, str]) -> tuple[list[Step], dict]:
+def bench_ours(
+    args: argparse.Namespace, work: Path, env: dict[str, str]
+) -> tuple[list[Step], dict]:
     tool = tool_command(args.exe)
     repo = work / "repo"
     repo.mkdir()
@@ -178,7 +185,9 @@ def bench_ours(args: argparse.Namespace, work: Path, env: dict[str, str]) -> tup
     def wipe(_: int) -> None:
         shutil.rmtree(rendered, ignore_errors=True)
 
-    steps.append(measure(Step("render (from scratch)"), args.repeat, lambda _: [*run, "render"], env, wipe))
+    steps.append(
+        measure(Step("render (from scratch)"), args.repeat, lambda _: [*run, "render"], env, wipe)
+    )
     files, size = tree_stats(rendered)
     info = {"rendered_files": files, "rendered_bytes": size}
     steps.append(measure(Step("render (no change)"), args.repeat, lambda _: [*run, "render"], env))
@@ -202,7 +211,15 @@ def bench_ours(args: argparse.Namespace, work: Path, env: dict[str, str]) -> tup
 
         def publish(i: int) -> list[str]:
             remote = work / f"remote-{i}.git"
-            return [*tool, "-C", str(work / f"publish-{i}"), "publish", "--push", "--remote", str(remote)]
+            return [
+                *tool,
+                "-C",
+                str(work / f"publish-{i}"),
+                "publish",
+                "--push",
+                "--remote",
+                str(remote),
+            ]
 
         try:
             measure(first, args.repeat, publish, env, fresh)
@@ -233,10 +250,14 @@ def bench_ours(args: argparse.Namespace, work: Path, env: dict[str, str]) -> tup
 def _example_change(repo: Path) -> None:
     path = repo / "environments" / "demo.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("host: demo.serviceradar.cloud", "host: demo2.serviceradar.cloud", 1))
+    path.write_text(
+        text.replace("host: demo.serviceradar.cloud", "host: demo2.serviceradar.cloud", 1)
+    )
 
 
-def bench_peer(args: argparse.Namespace, work: Path, env: dict[str, str], exe: str) -> tuple[Step, dict]:
+def bench_peer(
+    args: argparse.Namespace, work: Path, env: dict[str, str], exe: str
+) -> tuple[Step, dict]:
     root = work / "peer"
     argv = peer.generate_peer_workload(root, args.envs, args.apps, exe=exe)
 
@@ -265,8 +286,14 @@ def fmt_table(result: dict) -> str:
             f"peer output: {result['info']['peer_files']} files, "
             f"{result['info']['peer_bytes'] / 1e6:.2f} MB"
         )
-    header = f"| {'step':<32} | {'median s':>8} | {'min s':>7} | {'max s':>7} | {'peak RSS MiB':>12} |"
-    lines += ["", header, "|" + "-" * 34 + "|" + "-" * 10 + "|" + "-" * 9 + "|" + "-" * 9 + "|" + "-" * 14 + "|"]
+    header = (
+        f"| {'step':<32} | {'median s':>8} | {'min s':>7} | {'max s':>7} | {'peak RSS MiB':>12} |"
+    )
+    lines += [
+        "",
+        header,
+        "|" + "-" * 34 + "|" + "-" * 10 + "|" + "-" * 9 + "|" + "-" * 9 + "|" + "-" * 14 + "|",
+    ]
     for row in result["steps"]:
         if row["available"]:
             lines.append(
@@ -282,7 +309,8 @@ def fmt_table(result: dict) -> str:
     if result.get("peer_ratio") is not None:
         lines.append("")
         lines.append(
-            f"make-argocd-fly / gitops-gen render (from scratch), medians: {result['peer_ratio']:.1f}x"
+            "make-argocd-fly / gitops-gen render (from scratch), medians: "
+            f"{result['peer_ratio']:.1f}x"
         )
     return "\n".join(lines)
 
@@ -293,7 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--apps", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--format", choices=["text", "json"], default="text")
-    parser.add_argument("--example", action="store_true", help="benchmark the bundled example instead")
+    parser.add_argument(
+        "--example", action="store_true", help="benchmark the bundled example instead"
+    )
     parser.add_argument("--exe", help="the gitops-gen executable (default: this Python's)")
     parser.add_argument("--peer-exe", type=Path, help="a make-argocd-fly executable to use")
     parser.add_argument("--no-peer", action="store_true", help="skip the make-argocd-fly run")
@@ -325,11 +355,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     result = {
-        "workload": "example (environments/)" if args.example else f"{args.envs} environments x {args.apps} apps",
+        "workload": "example (environments/)"
+        if args.example
+        else f"{args.envs} environments x {args.apps} apps",
         "envs": None if args.example else args.envs,
         "apps": None if args.example else args.apps,
         "repeat": args.repeat,
-        "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}",
+        "machine": (
+            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
+        ),
         "info": info,
         "steps": [s.row() for s in steps],
         "peer_ratio": None if ratio is None else round(ratio, 2),

@@ -3,6 +3,7 @@ rename all leave rendered/ exactly as it was (or, for a finished render, exactly
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import random
@@ -41,7 +42,9 @@ def change_demo(root: Path) -> None:
     path = root / "environments" / "demo.yaml"
     path.write_text(path.read_text() + "autoMerge: false\n", encoding="utf-8")
     values = root / "environments" / "staging.yaml"
-    values.write_text(values.read_text().replace("namespace: demo-staging", "namespace: demo-staging2"))
+    values.write_text(
+        values.read_text().replace("namespace: demo-staging", "namespace: demo-staging2")
+    )
 
 
 # --- SIGKILL at random points -----------------------------------------------------------------
@@ -66,11 +69,17 @@ def _kill_loop(tmp_path: Path, runs: int, envs: int, apps: int, seed: int) -> No
     trees = {}
     for name, version in (("a", a), ("b", b)):
         _use(root, version)
-        subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "render"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "generator", "-C", str(root), "render"],
+            check=True,
+            capture_output=True,
+        )
         trees[name] = snapshot_tree(root / "rendered")
     assert trees["a"] != trees["b"]
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "check"], capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "generator", "-C", str(root), "check"], capture_output=True
+    )
     duration = time.monotonic() - start
     rng = random.Random(seed)
     state, killed, finished = "b", 0, 0
@@ -79,13 +88,13 @@ def _kill_loop(tmp_path: Path, runs: int, envs: int, apps: int, seed: int) -> No
         _use(root, a if target == "a" else b)
         proc = subprocess.Popen(
             [sys.executable, "-m", "generator", "-C", str(root), "render"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         time.sleep(rng.uniform(0.0, duration * 1.3))
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         code = proc.wait()
         now = snapshot_tree(root / "rendered")
         assert now in (trees["a"], trees["b"]), "rendered/ is neither the old nor the new tree"
@@ -99,7 +108,11 @@ def _kill_loop(tmp_path: Path, runs: int, envs: int, apps: int, seed: int) -> No
     assert killed > 0, "no run was interrupted; the test proved nothing"
     # A later run cleans up whatever the killed ones left behind.
     _use(root, a)
-    subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "render"], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "generator", "-C", str(root), "render"],
+        check=True,
+        capture_output=True,
+    )
     assert snapshot_tree(root / "rendered") == trees["a"]
     assert leftovers(root) == []
 
@@ -172,7 +185,9 @@ def test_failing_filesystem_calls_leave_rendered_intact(
     assert leftovers(example_repo) == []
 
 
-def test_failing_exchange_leaves_rendered_intact(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_exchange_leaves_rendered_intact(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     change_demo(example_repo)
     before = snapshot_tree(example_repo / "rendered")
 
@@ -186,7 +201,9 @@ def test_failing_exchange_leaves_rendered_intact(example_repo: Path, monkeypatch
     assert leftovers(example_repo) == []
 
 
-def test_failing_sync_leaves_rendered_intact(example_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_sync_leaves_rendered_intact(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     change_demo(example_repo)
     before = snapshot_tree(example_repo / "rendered")
 
@@ -213,7 +230,9 @@ def tiny_fs(tmp_path: Path) -> Iterator[Path]:
     mountpoint.mkdir()
     if not _can_mount():
         pytest.skip("mounting a tmpfs needs root; the in-process fault tests cover this path")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)], capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     try:
@@ -233,14 +252,24 @@ def test_full_disk(example_repo: Path, tiny_fs: Path) -> None:
                 handle.write(b"\0" * 512)
         except OSError as e:
             assert e.errno == errno.ENOSPC
-    result = subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "render"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "-C", str(root), "render"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1, result.stderr
-    assert "could not write rendered/" in result.stderr and os.strerror(errno.ENOSPC) in result.stderr
+    assert (
+        "could not write rendered/" in result.stderr and os.strerror(errno.ENOSPC) in result.stderr
+    )
     assert "Traceback" not in result.stderr
     assert snapshot_tree(root / "rendered") == before
     assert leftovers(root) == []
     (tiny_fs / "filler").unlink()  # space again: the same command now succeeds
-    result = subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "render"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "-C", str(root), "render"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert snapshot_tree(root / "rendered") != before
 
@@ -251,17 +280,27 @@ def test_read_only_filesystem(example_repo: Path, tiny_fs: Path) -> None:
     change_demo(root)
     before = snapshot_tree(root / "rendered")
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_fs)], check=True)
-    result = subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "render"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "-C", str(root), "render"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1, result.stderr
-    assert "could not write rendered/" in result.stderr and os.strerror(errno.EROFS) in result.stderr
+    assert (
+        "could not write rendered/" in result.stderr and os.strerror(errno.EROFS) in result.stderr
+    )
     assert "Traceback" not in result.stderr
     assert snapshot_tree(root / "rendered") == before
-    check = subprocess.run([sys.executable, "-m", "generator", "-C", str(root), "check"], capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "generator", "-C", str(root), "check"],
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 1  # check never writes, so it works on a read-only checkout
 
 
 def test_read_only_rendered_directory(example_repo: Path) -> None:
-    """rendered/ itself read-only: immutable for root (chattr +i), mode 555 with its parent otherwise."""
+    """rendered/ itself read-only: immutable for root (chattr +i), else mode 555 with its parent."""
     change_demo(example_repo)
     rendered = example_repo / "rendered"
     before = snapshot_tree(rendered)

@@ -21,15 +21,73 @@ from generator.errors import GitopsGenError, SpecError
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = {
-    f"environments/{p.name}": p.read_text("utf-8") for p in sorted((REPO / "environments").glob("*.yaml"))
+    f"environments/{p.name}": p.read_text("utf-8")
+    for p in sorted((REPO / "environments").glob("*.yaml"))
 }
 TOKENS = [
-    ":", ": ", "-", "- ", "  ", "\t", "\n", "{", "}", "[", "]", ",", "&a ", "*a", "!!str ", "!x ", "? ",
-    "|", ">", "#", "%YAML 1.1\n", "---\n", "...\n", "'", '"', "\\", "null", "~", "yes", "1e999",
-    "0x", "<<: *a\n", "\x00", "\ufeff", "é", "🚀", "{{ x }}", "../", "a" * 300, "9" * 40,
+    ":",
+    ": ",
+    "-",
+    "- ",
+    "  ",
+    "\t",
+    "\n",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "&a ",
+    "*a",
+    "!!str ",
+    "!x ",
+    "? ",
+    "|",
+    ">",
+    "#",
+    "%YAML 1.1\n",
+    "---\n",
+    "...\n",
+    "'",
+    '"',
+    "\\",
+    "null",
+    "~",
+    "yes",
+    "1e999",
+    "0x",
+    "<<: *a\n",
+    "\x00",
+    "\ufeff",
+    "é",
+    "🚀",
+    "{{ x }}",
+    "../",
+    "a" * 300,
+    "9" * 40,
 ]
-VALUES = ["", "null", "[]", "{}", "-1", "1.5", "true", "x y", "UPPER", "../etc", "a" * 70, "[1, 2]",
-          "{a: 1}", '"quoted"', "'1.0.0'", "1.0.0", "oci://x", "&anc v", "*nope", "!!binary AAAA"]
+VALUES = [
+    "",
+    "null",
+    "[]",
+    "{}",
+    "-1",
+    "1.5",
+    "true",
+    "x y",
+    "UPPER",
+    "../etc",
+    "a" * 70,
+    "[1, 2]",
+    "{a: 1}",
+    '"quoted"',
+    "'1.0.0'",
+    "1.0.0",
+    "oci://x",
+    "&anc v",
+    "*nope",
+    "!!binary AAAA",
+]
 
 
 def mutate(text: str, rng: random.Random) -> str:
@@ -61,10 +119,20 @@ def mutate(text: str, rng: random.Random) -> str:
         lines[i], lines[j] = lines[j], lines[i]
     elif roll == 8:  # replace a character
         a = rng.randrange(max(len(text), 1))
-        return text[:a] + chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x80, 0x3000)])) + text[a + 1 :]
+        return (
+            text[:a]
+            + chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x80, 0x3000)]))
+            + text[a + 1 :]
+        )
     else:  # rename a key
         i = rng.randrange(len(lines))
-        lines[i] = re.sub(r"^(\s*)([\w-]+):", lambda m: m.group(1) + rng.choice(["x", "name", "apps", "values", "namespace", "order"]) + ":", lines[i])
+        lines[i] = re.sub(
+            r"^(\s*)([\w-]+):",
+            lambda m: (
+                m.group(1) + rng.choice(["x", "name", "apps", "values", "namespace", "order"]) + ":"
+            ),
+            lines[i],
+        )
     return "\n".join(lines)
 
 
@@ -89,9 +157,14 @@ def run_core(files: dict[str, str]) -> str:
         assert e.exit_code == 2
         assert e.problems
         for problem in e.problems:
-            assert problem.file in files or problem.file.startswith(("environments", "templates/")), problem
+            assert problem.file in files or problem.file.startswith(
+                ("environments", "templates/")
+            ), problem
             assert problem.message.strip(), problem
-            if problem.message.startswith("invalid YAML") and "found another document" not in problem.message:
+            if (
+                problem.message.startswith("invalid YAML")
+                and "found another document" not in problem.message
+            ):
                 assert problem.line > 0, problem
         return "spec"
     except GitopsGenError as e:

@@ -1,4 +1,4 @@
-"""Hostile spec files end quickly in exit 2 with a message: never a hang, a traceback or a memory blow-up.
+"""Hostile spec files end quickly in exit 2 with a message: no hang, traceback or memory blow-up.
 
 Each case runs the real command in a child process with a memory cap (1 GiB of address space) and a
 time limit, on a copy of the example whose rendered/ must stay untouched.
@@ -37,7 +37,13 @@ def run_cli(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], f
 
 
 def alias_bomb() -> str:
-    lines = ["namespace: demo", "apps:", "  serviceradar:", "    values:", '      l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines = [
+        "namespace: demo",
+        "apps:",
+        "  serviceradar:",
+        "    values:",
+        '      l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+    ]
     for i in range(1, 10):
         refs = ", ".join([f"*l{i - 1}"] * 9)
         lines.append(f"      l{i}: &l{i} [{refs}]")
@@ -45,11 +51,22 @@ def alias_bomb() -> str:
 
 
 def deep_flow_lists(depth: int) -> str:
-    return "namespace: demo\napps:\n  serviceradar:\n    values:\n      deep: " + "[" * depth + "]" * depth + "\n"
+    return (
+        "namespace: demo\napps:\n  serviceradar:\n    values:\n      deep: "
+        + "[" * depth
+        + "]" * depth
+        + "\n"
+    )
 
 
 def deep_flow_maps(depth: int) -> str:
-    return "namespace: demo\napps:\n  serviceradar:\n    values:\n      deep: " + "{a: " * depth + "1" + "}" * depth + "\n"
+    return (
+        "namespace: demo\napps:\n  serviceradar:\n    values:\n      deep: "
+        + "{a: " * depth
+        + "1"
+        + "}" * depth
+        + "\n"
+    )
 
 
 def deep_block_maps(depth: int) -> str:
@@ -59,7 +76,7 @@ def deep_block_maps(depth: int) -> str:
 
 
 def huge_string(size: int) -> str:
-    return f"namespace: demo\napps:\n  serviceradar:\n    values:\n      big: \"{'x' * size}\"\n"
+    return f'namespace: demo\napps:\n  serviceradar:\n    values:\n      big: "{"x" * size}"\n'
 
 
 CASES = {
@@ -104,7 +121,9 @@ def test_a_huge_line_count_is_still_bounded(example_repo: Path) -> None:
     """Many small values just under the file limit parse in bounded time and memory."""
     lines = ["namespace: demo", "apps:", "  serviceradar:", "    values:", "      many:"]
     lines += [f"        k{i}: {i}" for i in range(150_000)]
-    (example_repo / "environments" / "demo.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (example_repo / "environments" / "demo.yaml").write_text(
+        "\n".join(lines) + "\n", encoding="utf-8"
+    )
     result, elapsed = run_cli(example_repo, "check")
     # Within the limits this is a valid spec whose output differs from rendered/: exit 1.
     assert result.returncode in (1, 2), result.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""Paths that try to leave the repository are refused with exit 2, and nothing is read or written there."""
+"""Paths that try to leave the repository are refused (exit 2); nothing outside is read."""
 
 from __future__ import annotations
 
@@ -53,7 +53,9 @@ def test_symlinked_spec_file_pointing_outside(example_repo: Path, outside: Path)
     assert_refused(example_repo, "environments/demo.yaml", "outside the repository")
 
 
-def test_symlinked_environments_directory_pointing_outside(example_repo: Path, outside: Path) -> None:
+def test_symlinked_environments_directory_pointing_outside(
+    example_repo: Path, outside: Path
+) -> None:
     for path in (example_repo / "environments").iterdir():
         (outside / path.name).write_bytes(path.read_bytes())
     os.rename(example_repo / "environments", example_repo / "environments.real")
@@ -70,7 +72,9 @@ def test_symlinked_spec_file_inside_the_repository_is_fine(example_repo: Path) -
 
 
 @pytest.mark.parametrize("kind", ["file", "directory", "templates directory"])
-def test_symlink_in_templates_pointing_outside(example_repo: Path, outside: Path, kind: str) -> None:
+def test_symlink_in_templates_pointing_outside(
+    example_repo: Path, outside: Path, kind: str
+) -> None:
     templates = example_repo / "templates"
     if kind == "templates directory":
         templates.symlink_to(outside, target_is_directory=True)
@@ -79,7 +83,9 @@ def test_symlink_in_templates_pointing_outside(example_repo: Path, outside: Path
         if kind == "file":
             (templates / "environment" / "README.md.j2").symlink_to(outside / "README.md.j2")
         else:
-            (templates / "environment" / "extra").symlink_to(outside / "sub", target_is_directory=True)
+            (templates / "environment" / "extra").symlink_to(
+                outside / "sub", target_is_directory=True
+            )
     assert_refused(example_repo, "outside the repository")
 
 
@@ -93,7 +99,9 @@ def test_symlink_in_templates_pointing_outside(example_repo: Path, outside: Path
         "..\\\\outside\\\\secret.txt",
     ],
 )
-def test_template_names_cannot_escape_templates(example_repo: Path, outside: Path, include: str) -> None:
+def test_template_names_cannot_escape_templates(
+    example_repo: Path, outside: Path, include: str
+) -> None:
     readme = example_repo / "templates" / "environment" / "README.md.j2"
     readme.parent.mkdir(parents=True)
     readme.write_text('{% include "' + include + '" %}\n')
@@ -104,14 +112,18 @@ def test_template_names_cannot_escape_templates(example_repo: Path, outside: Pat
 def test_environment_names_with_paths_are_refused(example_repo: Path, name: str) -> None:
     project = example_repo / "environments" / "_project.yaml"
     text = project.read_text()
-    new = re.sub(r"order: \[([^\]]*)\]", lambda m: f'order: [{m.group(1)}, "{name}"]', text, count=1)
+    new = re.sub(
+        r"order: \[([^\]]*)\]", lambda m: f'order: [{m.group(1)}, "{name}"]', text, count=1
+    )
     assert new != text
     project.write_text(new)
     assert_refused(example_repo, "environments/_project.yaml")
 
 
 @pytest.mark.parametrize("stem", ["..", ".hidden", "has space", "UPPER"])
-def test_environment_file_names_that_are_not_labels_are_refused(example_repo: Path, stem: str) -> None:
+def test_environment_file_names_that_are_not_labels_are_refused(
+    example_repo: Path, stem: str
+) -> None:
     (example_repo / "environments" / f"{stem}.yaml").write_text("namespace: demo\n")
     assert_refused(example_repo, f"environments/{stem}.yaml")
 
@@ -120,7 +132,11 @@ def test_environment_file_names_that_are_not_labels_are_refused(example_repo: Pa
 def test_app_names_with_paths_are_refused(example_repo: Path, name: str) -> None:
     project = example_repo / "environments" / "_project.yaml"
     text = project.read_text()
-    new = text.replace("\napps:\n", f'\napps:\n  "{name}":\n    chart: {{repository: "oci://r/c", name: x, version: 1.0.0}}\n', 1)
+    new = text.replace(
+        "\napps:\n",
+        f'\napps:\n  "{name}":\n    chart: {{repository: "oci://r/c", name: x, version: 1.0.0}}\n',
+        1,
+    )
     assert new != text
     project.write_text(new)
     assert_refused(example_repo, "environments/_project.yaml")

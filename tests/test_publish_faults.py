@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest passes the imported daemon fixture by name
 """publish under faults and races, over a real transport (git daemon on 127.0.0.1).
 
 - A remote that rejects one of several refs: nothing is pushed (atomic), one clear line, a rerun
@@ -27,13 +28,27 @@ Remote = tuple[str, Path]  # (URL over git://, the bare repository on disk)
 
 def publish_cli(root: Path, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "generator", "-C", str(root), "publish", "--push", "--remote", url,
-         "--format", "json", *extra],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            "-C",
+            str(root),
+            "publish",
+            "--push",
+            "--remote",
+            url,
+            "--format",
+            "json",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
-def _remote(daemon: tuple[str, Path], name: str = "gitops.git") -> Remote:  # noqa: F811
+def _remote(daemon: tuple[str, Path], name: str = "gitops.git") -> Remote:
     base, served = daemon
     bare = served / name
     git(served, "init", "-q", "--bare", str(bare))
@@ -49,7 +64,10 @@ def _hook(bare: Path, name: str, body: str) -> Path:
 
 
 def is_ancestor(repo: Path, old: str, new: str) -> bool:
-    return subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", old, new]).returncode == 0
+    return (
+        subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", old, new]).returncode
+        == 0
+    )
 
 
 def fast_forward_only(bare: Path, ref: str) -> None:
@@ -61,13 +79,17 @@ def fast_forward_only(bare: Path, ref: str) -> None:
         assert is_ancestor(bare, old, tip), f"{ref}: {old} was rewritten"
 
 
-def test_remote_rejecting_one_ref_gets_nothing(example_repo: Path, daemon: tuple[str, Path]) -> None:  # noqa: F811
+def test_remote_rejecting_one_ref_gets_nothing(
+    example_repo: Path, daemon: tuple[str, Path]
+) -> None:
     url, bare = _remote(daemon)
     dry = init_dry_repo(example_repo)
     git(dry, "push", "-q", url, "main")
     hook = _hook(
-        bare, "update",
-        'case "$1" in refs/heads/environment/demo-next) echo "demo is frozen" >&2; exit 1;; esac\nexit 0\n',
+        bare,
+        "update",
+        'case "$1" in refs/heads/environment/demo-next) echo "demo is frozen" >&2; exit 1;; esac\n'
+        "exit 0\n",
     )
     local_before = refs(dry)
     result = publish_cli(dry, url)
@@ -76,7 +98,10 @@ def test_remote_rejecting_one_ref_gets_nothing(example_repo: Path, daemon: tuple
     assert lines[-1].startswith("error: ") and url in lines[-1], result.stderr
     assert "Traceback" not in result.stderr
     # atomic: not one environment branch, not the notes ref
-    assert git(bare, "for-each-ref", "--format=%(refname)", "refs/heads/environment/", "refs/notes/") == ""
+    assert (
+        git(bare, "for-each-ref", "--format=%(refname)", "refs/heads/environment/", "refs/notes/")
+        == ""
+    )
     assert refs(dry) == local_before
     hook.unlink()
     again = publish_cli(dry, url)
@@ -86,7 +111,9 @@ def test_remote_rejecting_one_ref_gets_nothing(example_repo: Path, daemon: tuple
         assert carried(bare, f"environment/{env}-next") == git(dry, "rev-parse", "HEAD")
 
 
-def test_remote_dying_mid_push_over_the_network(example_repo: Path, daemon: tuple[str, Path]) -> None:  # noqa: F811
+def test_remote_dying_mid_push_over_the_network(
+    example_repo: Path, daemon: tuple[str, Path]
+) -> None:
     url, bare = _remote(daemon)
     dry = init_dry_repo(example_repo)
     git(dry, "push", "-q", url, "main")
@@ -107,7 +134,7 @@ def test_remote_dying_mid_push_over_the_network(example_repo: Path, daemon: tupl
     assert carried(bare, "environment/staging-next") == head
 
 
-def test_remote_gone_before_the_push(example_repo: Path, daemon: tuple[str, Path]) -> None:  # noqa: F811
+def test_remote_gone_before_the_push(example_repo: Path, daemon: tuple[str, Path]) -> None:
     url, bare = _remote(daemon)
     dry = init_dry_repo(example_repo)
     git(dry, "push", "-q", url, "main")
@@ -119,12 +146,16 @@ def test_remote_gone_before_the_push(example_repo: Path, daemon: tuple[str, Path
     assert refs(dry) == before
 
 
-def _race(example_repo: Path, daemon: tuple[str, Path], tmp_path: Path, order: list[int]) -> None:  # noqa: F811
+def _race(example_repo: Path, daemon: tuple[str, Path], tmp_path: Path, order: list[int]) -> None:
     url, bare = _remote(daemon)
     dry = init_dry_repo(example_repo)
     commits = [git(dry, "rev-parse", "HEAD")]
     # Successive dry commits: each changes one environment, so the others get notes.
-    for env, host in (("staging", "s2.example.com"), ("demo", "d3.example.com"), ("staging", "s4.example.com")):
+    for env, host in (
+        ("staging", "s2.example.com"),
+        ("demo", "d3.example.com"),
+        ("staging", "s4.example.com"),
+    ):
         commits.append(set_host(dry, env, host, f"Change {env} to {host}"))
     git(dry, "push", "-q", url, "main")
     clones = []
@@ -136,11 +167,24 @@ def _race(example_repo: Path, daemon: tuple[str, Path], tmp_path: Path, order: l
     start = time.monotonic() + 0.5
     procs = []
     for i in order:  # all four start together, in the given order
-        argv = [sys.executable, "-c",
-                "import sys, time; time.sleep(max(0.0, float(sys.argv[1]) - time.monotonic()));"
-                "from generator.cli import main; main(sys.argv[2:])",
-                str(start), "-C", str(clones[i]), "publish", "--push", "--remote", url, "--format", "json"]
-        procs.append((i, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        argv = [
+            sys.executable,
+            "-c",
+            "import sys, time; time.sleep(max(0.0, float(sys.argv[1]) - time.monotonic()));"
+            "from generator.cli import main; main(sys.argv[2:])",
+            str(start),
+            "-C",
+            str(clones[i]),
+            "publish",
+            "--push",
+            "--remote",
+            url,
+            "--format",
+            "json",
+        ]
+        procs.append(
+            (i, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        )
     results = {}
     for i, proc in procs:
         out, err = proc.communicate(timeout=180)
@@ -152,7 +196,9 @@ def _race(example_repo: Path, daemon: tuple[str, Path], tmp_path: Path, order: l
         ref = f"refs/heads/environment/{env}-next"
         assert carried(bare, ref) == newest, env
         fast_forward_only(bare, ref)
-    if any(e["action"] == "note" for r in results.values() for e in r["environments"] if r["pushed"]):
+    if any(
+        e["action"] == "note" for r in results.values() for e in r["environments"] if r["pushed"]
+    ):
         fast_forward_only(bare, "refs/notes/hydrator.metadata")
     # Every note a publisher added is still there, for its own dry commit or a newer one.
     for i, result in results.items():
@@ -163,11 +209,17 @@ def _race(example_repo: Path, daemon: tuple[str, Path], tmp_path: Path, order: l
                 assert is_ancestor(bare, commits[i], kept["drySha"]), (i, entry, kept)
     # The newest commit reached every environment, as a commit or a note.
     newest_result = results[len(commits) - 1]
-    assert {e["action"] for e in newest_result["environments"]} <= {"committed", "note", "up-to-date"}
+    assert {e["action"] for e in newest_result["environments"]} <= {
+        "committed",
+        "note",
+        "up-to-date",
+    }
 
 
 def test_four_publishers_race_over_git_daemon(
-    example_repo: Path, daemon: tuple[str, Path], tmp_path: Path  # noqa: F811
+    example_repo: Path,
+    daemon: tuple[str, Path],
+    tmp_path: Path,
 ) -> None:
     _race(example_repo, daemon, tmp_path, order=[3, 0, 2, 1])
 
@@ -175,6 +227,9 @@ def test_four_publishers_race_over_git_daemon(
 @pytest.mark.slow
 @pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]])
 def test_four_publishers_race_many_orders(
-    example_repo: Path, daemon: tuple[str, Path], tmp_path: Path, order: list[int]  # noqa: F811
+    example_repo: Path,
+    daemon: tuple[str, Path],
+    tmp_path: Path,
+    order: list[int],
 ) -> None:
     _race(example_repo, daemon, tmp_path, order=order)

@@ -483,7 +483,10 @@ def _build(
         out += f"from {parents[0]}\n".encode()
         out += "".join(f"merge {p}\n" for p in parents[1:]).encode()
         out += f'deleteall\nM 040000 {trees[env.name]} ""\nM 100644 :1 {METADATA_FILE}\n\n'.encode()
-    noted = [s for s in steps if s.action == "note"]
+    # Every -next commit this run makes or notes gets the note. So any publish that writes
+    # also moves the notes ref, and the atomic push (or the update-ref transaction) checks its old
+    # value: two publishers that read the same notes cannot both succeed (see docs/publish.md).
+    noted = [s.base for s in steps if s.action == "note"] + [f":{m}" for m in tips.values()]
     notes_mark = None
     if noted:
         mark += 1
@@ -492,7 +495,7 @@ def _build(
         out += _data(f"Note dry commit {dry.sha[:7]} on {len(noted)} environment(s)\n".encode())
         if snap.notes:
             out += f"from {snap.notes}\n".encode()
-        out += "".join(f"N :2 {s.base}\n" for s in noted).encode() + b"\n"
+        out += "".join(f"N :2 {commit}\n" for commit in noted).encode() + b"\n"
     out += f"reset {scratch}\ndone\n".encode()
     with tempfile.TemporaryDirectory(prefix="gitops-gen-") as tmp:
         marks = gitio.fast_import(root, bytes(out), Path(tmp) / "marks")
@@ -510,7 +513,12 @@ def _ref_updates(
     tips: dict[str, str],
     notes: str | None,
 ) -> list[tuple[str, str, str | None]]:
-    """(ref, new, expected old or None to create) for every ref this publish moves or creates."""
+    """(ref, new, expected old or None to create) for every ref this publish moves or creates.
+
+    A noted -next tip is listed with new == old: it must still be the tip when the notes land,
+    or an older publisher's commit pushed meanwhile would end up on -next with our note
+    stranded below it.
+    """
     updates: list[tuple[str, str, str | None]] = []
     for step in steps:
         env = step.env
@@ -518,7 +526,7 @@ def _ref_updates(
             updates.append((f"refs/heads/{env.branch}", roots[env.name], None))
         new_tip = tips.get(env.name) or step.base or roots.get(env.name)
         old_tip = snap.heads.get(env.next_branch)
-        if new_tip and new_tip != old_tip:
+        if new_tip and (new_tip != old_tip or step.action == "note"):
             updates.append((f"refs/heads/{env.next_branch}", new_tip, old_tip))
     if notes:
         updates.append((NOTES_REF, notes, snap.notes))
@@ -581,7 +589,7 @@ def publish(
                 root, dry, steps, snap, trees, spec.project.repo_url, identity
             )
             updates = _ref_updates(steps, snap, roots, tips, notes)
-            if not updates:
+            if all(new == old for _, new, old in updates):
                 return _result(dry, target, False, False, attempt, steps, snap, roots, tips)
             if target:
                 say(f"pushing {len(updates)} ref(s) to {target}")

@@ -163,10 +163,15 @@ def list_refs(root: Path, *patterns: str) -> dict[str, str]:
 
 
 def update_refs(root: Path, updates: Sequence[tuple[str, str | None, str | None]]) -> None:
-    """One all-or-nothing transaction of (ref, new or None to delete, old or None to create)."""
+    """One all-or-nothing transaction of (ref, new or None to delete, old or None to create).
+
+    ``new == old`` verifies that the ref still has that value without moving it.
+    """
     lines = ["start"]
     for ref, new, old in updates:
-        if new is None:
+        if new is not None and new == old:
+            lines.append(f"verify {ref} {old}")
+        elif new is None:
             lines.append(f"delete {ref}" + (f" {old}" if old else ""))
         elif old is None:
             lines.append(f"create {ref} {new}")

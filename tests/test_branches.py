@@ -138,6 +138,7 @@ def test_metadata_fields_and_commit_message(dry_repo: Path, remote: Path) -> Non
     assert RFC3339.fullmatch(data["date"]) and data["date"] == git(
         dry_repo, "log", "-1", "--format=%aI"
     )
+    assert note(remote, "environment/demo-next") == {"drySha": head}  # the note agrees
     assert data["subject"] == "Add the ServiceRadar environments"
     assert data["body"] == "First body line."
     message = git(remote, "log", "-1", "--format=%B", "environment/demo-next")
@@ -195,7 +196,7 @@ def test_noop_dry_commit_adds_notes_only(dry_repo: Path, remote: Path) -> None:
     assert actions(result) == dict.fromkeys(ENVS, "note")
     after = refs(remote)
     assert {k: v for k, v in after.items() if "notes" not in k and "main" not in k} == {
-        k: v for k, v in before.items() if "main" not in k
+        k: v for k, v in before.items() if "notes" not in k and "main" not in k
     }
     for env in ENVS:
         tip = after[f"refs/heads/environment/{env}-next"]
@@ -592,3 +593,82 @@ def test_cli_refusal_exits_2(dry_repo: Path) -> None:
     assert result.stderr.startswith("error: uncommitted changes in rendered/")
     bad_author = CliRunner().invoke(main, ["-C", str(dry_repo), "publish", "--author", "nobody"])
     assert bad_author.exit_code == 2 and "--author" in bad_author.stderr
+
+
+# --- a note-only publish racing an older publisher (the tip must still be the noted commit) ---
+
+
+def revert_staging(root: Path, message: str) -> tuple[str, str, str]:
+    """C1 (HEAD now), C2 changing staging, C3 restoring C1's staging tree: returns the three."""
+    c1 = git(root, "rev-parse", "HEAD")
+    c2 = set_host(root, "staging", "c2.example.com", "Move staging")
+    git(root, "checkout", "-q", c1, "--", "environments", "rendered")
+    git(root, "commit", "-q", "-m", message)
+    return c1, c2, git(root, "rev-parse", "HEAD")
+
+
+def test_note_only_push_is_retried_when_an_older_commit_lands_first(
+    dry_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    publish(dry_repo, push=True, only=["staging"])
+    _, c2, c3 = revert_staging(dry_repo, "Move staging back")
+    git(dry_repo, "push", "-q", "origin", "main")
+    older = tmp_path / "older"
+    git(tmp_path, "clone", "-q", str(remote), str(older))
+    git(older, "checkout", "-q", "--detach", c2)
+    rival: list[branches.PublishResult] = []
+
+    def interfere(message: str) -> None:
+        if message.startswith("pushing") and not rival:
+            rival.append(publish(older, push=True, only=["staging"]))
+
+    result = publish(dry_repo, push=True, only=["staging"], progress=interfere, sleep=lambda s: 0)
+    assert actions(rival[0]) == {"staging": "committed"}
+    assert result.attempts == 2 and actions(result) == {"staging": "committed"}
+    tip = git(remote, "rev-parse", "environment/staging-next")
+    assert carried(remote, tip) == c3
+    assert git(remote, "rev-parse", f"{tip}^") == rival[0].environments[0].commit
+
+
+def test_older_commit_cannot_land_after_a_note_it_did_not_see(
+    dry_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    """The older publisher fetched before our note was pushed and pushes after it."""
+    publish(dry_repo, push=True, only=["staging"])
+    noted_tip = git(remote, "rev-parse", "environment/staging-next")
+    _, c2, c3 = revert_staging(dry_repo, "Move staging back")
+    git(dry_repo, "push", "-q", "origin", "main")
+    older = tmp_path / "older"
+    git(tmp_path, "clone", "-q", str(remote), str(older))
+    git(older, "checkout", "-q", "--detach", c2)
+    ours: list[branches.PublishResult] = []
+
+    def interfere(message: str) -> None:
+        if message.startswith("pushing") and not ours:
+            ours.append(publish(dry_repo, push=True, only=["staging"]))
+
+    result = publish(older, push=True, only=["staging"], progress=interfere, sleep=lambda s: 0)
+    assert actions(ours[0]) == {"staging": "note"}
+    assert result.attempts == 2 and actions(result) == {"staging": "skipped"}
+    assert result.environments[0].newer == c3
+    assert git(remote, "rev-parse", "environment/staging-next") == noted_tip
+    assert carried(remote, noted_tip) == c3
+
+
+@pytest.mark.parametrize("ours_first", [False, True])
+def test_local_note_and_older_commit_race(dry_repo: Path, tmp_path: Path, ours_first: bool) -> None:
+    """The same two races on local branches, with the older publisher in a second worktree."""
+    publish(dry_repo, only=["staging"])
+    _, c2, c3 = revert_staging(dry_repo, "Move staging back")
+    older = tmp_path / "older-worktree"
+    git(dry_repo, "worktree", "add", "-q", "--detach", str(older), c2)
+    first, second = (dry_repo, older) if ours_first else (older, dry_repo)
+    inner: list[branches.PublishResult] = []
+
+    def interfere(message: str) -> None:
+        if message.startswith("building") and not inner:
+            inner.append(publish(first, only=["staging"]))
+
+    publish(second, only=["staging"], progress=interfere, sleep=lambda s: 0)
+    assert inner
+    assert carried(dry_repo, "environment/staging-next") == c3

@@ -354,6 +354,8 @@ class _Step:
     """-next exists but the active branch does not: the new commit also descends from its root."""
     created: list[str] = field(default_factory=list)
     newer: str | None = None
+    link: bool = False
+    """A skipped merge_root step: -next keeps its tree in a merge with the new active root."""
 
 
 def _plan(
@@ -376,8 +378,7 @@ def _plan(
             step.created.append(env.next_branch)
         steps.append(step)
 
-    existing = [s.base for s in steps if s.base and not s.merge_root]
-    carried = dry_shas(root, [b for b in existing if b], snap.notes)
+    carried = dry_shas(root, [s.base for s in steps if s.base], snap.notes)
     _check_known(root, {d for d in carried.values() if d and d != dry.sha}, snap.remote)
     newer = {
         other: gitio.is_ancestor(root, dry.sha, other)
@@ -403,9 +404,15 @@ def _plan(
         same_tree[step.env.name] = base_entries == gitio.parse_tree(env_obj[1], digest_size)
 
     for step in steps:
-        if not step.base or step.merge_root:
-            continue  # a new root, or a merge with one: always a commit
+        if not step.base:
+            continue  # a new root: always a commit
         d = carried.get(step.base)
+        if step.merge_root:
+            # The active branch is missing: -next must still descend from its new root, but
+            # never take an older dry commit's tree; a newer one keeps its tree in the merge.
+            if d and d != dry.sha and newer[d]:
+                step.action, step.newer, step.link = "skipped", d, True
+            continue
         if d == dry.sha:
             step.action = "up-to-date"
         elif d and newer[d]:
@@ -463,6 +470,7 @@ def _build(
     mark = 2
     roots: dict[str, int] = {}
     tips: dict[str, int] = {}
+    links: dict[int, int] = {}  # {link commit mark: note blob mark}
     for step in steps:
         env = step.env
         if step.bootstrap:
@@ -472,6 +480,16 @@ def _build(
             out += f"reset {scratch}\ncommit {scratch}\nmark :{mark}\n".encode() + sign
             out += _data(f"Create {env.branch} for gitops-gen\n".encode())
             out += b"M 100644 :%d README.md\n\n" % (mark - 1)
+        if step.link:
+            # The tree of the -next tip is kept (no file commands), and its dry commit is noted.
+            mark += 2
+            tips[env.name], links[mark] = mark, mark - 1
+            payload = json.dumps({"drySha": step.newer}, separators=(",", ":")).encode() + b"\n"
+            out += b"blob\nmark :%d\n" % (mark - 1) + _data(payload)
+            out += f"commit {scratch}\nmark :{mark}\n".encode() + sign
+            out += _data(f"Descend from the new root of {env.branch}\n".encode())
+            out += f"from {step.base}\nmerge :{roots[env.name]}\n\n".encode()
+            continue
         if step.action != "committed":
             continue
         mark += 1
@@ -486,16 +504,20 @@ def _build(
     # Every -next commit this run makes or notes gets the note. So any publish that writes
     # also moves the notes ref, and the atomic push (or the update-ref transaction) checks its old
     # value: two publishers that read the same notes cannot both succeed (see docs/publish.md).
-    noted = [s.base for s in steps if s.action == "note"] + [f":{m}" for m in tips.values()]
+    noted = [s.base for s in steps if s.action == "note"]
+    noted += [f":{m}" for m in tips.values() if m not in links]
     notes_mark = None
-    if noted:
+    if noted or links:
         mark += 1
         notes_mark = mark
         out += f"reset {scratch}\ncommit {scratch}\nmark :{mark}\n".encode() + sign
-        out += _data(f"Note dry commit {dry.sha[:7]} on {len(noted)} environment(s)\n".encode())
+        count = len(noted) + len(links)
+        out += _data(f"Note dry commit {dry.sha[:7]} on {count} environment(s)\n".encode())
         if snap.notes:
             out += f"from {snap.notes}\n".encode()
-        out += "".join(f"N :2 {commit}\n" for commit in noted).encode() + b"\n"
+        out += "".join(f"N :2 {commit}\n" for commit in noted).encode()
+        out += "".join(f"N :{blob} :{commit}\n" for commit, blob in links.items()).encode()
+        out += b"\n"
     out += f"reset {scratch}\ndone\n".encode()
     with tempfile.TemporaryDirectory(prefix="gitops-gen-") as tmp:
         marks = gitio.fast_import(root, bytes(out), Path(tmp) / "marks")
@@ -647,7 +669,12 @@ def _result(
     results = []
     for step in steps:
         name = step.env.name
-        commit = tips.get(name) if step.action == "committed" else step.base or roots.get(name)
+        if name in tips:
+            commit: str | None = tips[name]
+        elif step.action == "committed" or step.link:
+            commit = None  # a dry run did not make it
+        else:
+            commit = step.base or roots.get(name)
         results.append(
             EnvironmentResult(
                 name,

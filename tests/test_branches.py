@@ -672,3 +672,27 @@ def test_local_note_and_older_commit_race(dry_repo: Path, tmp_path: Path, ours_f
     publish(second, only=["staging"], progress=interfere, sleep=lambda s: 0)
     assert inner
     assert carried(dry_repo, "environment/staging-next") == c3
+
+
+def test_missing_active_branch_does_not_let_an_older_commit_onto_next(
+    dry_repo: Path, remote: Path
+) -> None:
+    old = git(dry_repo, "rev-parse", "HEAD")
+    new = set_host(dry_repo, "prod", "prod2.example.com", "Move prod")
+    publish(dry_repo, push=True)
+    old_next = git(remote, "rev-parse", "environment/prod-next")
+    git(remote, "update-ref", "-d", "refs/heads/environment/prod")
+    git(dry_repo, "checkout", "-q", "--detach", old)
+    result = publish(dry_repo, push=True, only=["prod"])
+    prod = result.environments[0]
+    assert prod.action == "skipped" and prod.newer == new
+    assert prod.created == ("environment/prod",)
+    new_next, active = git(remote, "rev-parse", "environment/prod-next", "environment/prod").split()
+    # -next keeps the newer tree and dry commit, and descends from the new active root
+    assert git(remote, "rev-parse", f"{new_next}^{{tree}}") == git(
+        remote, "rev-parse", f"{old_next}^{{tree}}"
+    )
+    assert git(remote, "log", "-1", "--format=%P", new_next) == f"{old_next} {active}"
+    assert carried(remote, new_next) == new
+    # and the next publish of the older commit is a plain skip
+    assert actions(publish(dry_repo, push=True, only=["prod"])) == {"prod": "skipped"}

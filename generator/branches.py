@@ -244,29 +244,27 @@ def check_clean(root: Path, head: str) -> None:
 
 
 def head_spec(root: Path, head: str) -> Spec:
-    """The spec at HEAD: the working tree's once check_clean passed, else HEAD's objects."""
-    from generator.spec import load_spec, parse_spec
+    """The spec at ``head``, parsed from git objects (never from the working tree)."""
+    from generator.revisions import repository_prefix
+    from generator.spec import parse_spec
 
-    if not gitio.is_bare(root):
-        return load_spec(root)
-    files = _text_files(root, head, "environments", top_level_yaml=True)
+    prefix = repository_prefix(root)
+    files = _text_files(root, head, prefix + "environments", top_level_yaml=True)
     if not files:
         raise PublishError(f"HEAD ({head[:7]}) has no environments/; nothing to publish")
     return parse_spec({f"environments/{rel}": text for rel, text in files.items()})
 
 
-def check_fresh(root: Path, head: str, spec: Spec) -> None:
-    """Prove that HEAD's rendered/ is exactly what render makes of HEAD's spec and templates."""
-    from generator import output
-    from generator.render import render
-    from generator.templating import repository_overrides
+def check_fresh(root: Path, head: str) -> None:
+    """Prove that HEAD's rendered/ is exactly what render makes of HEAD's spec and templates.
 
-    if gitio.is_bare(root):
-        planned = render(spec, _text_files(root, head, "templates", top_level_yaml=False))
-        current = gitio.read_files(root, head, output.RENDERED)
-    else:
-        planned = render(spec, repository_overrides(root))
-        current = output.read_tree(root / output.RENDERED)
+    Both sides are git objects: a file hidden from git status (skip-worktree, assume-unchanged)
+    or an ignored file on disk changes neither.
+    """
+    from generator import output, revisions
+
+    planned = revisions.at_revision(root, head, label="HEAD").files
+    current = gitio.read_files(root, head, revisions.repository_prefix(root) + output.RENDERED)
     changes = output.compare(planned, current)
     if changes:
         paths = sorted([*changes.created, *changes.updated, *changes.removed])
@@ -602,7 +600,7 @@ def publish(
             if not fresh and (dry_run or any(s.action in WRITES or s.created for s in steps)):
                 # Rendering is the slow part; when HEAD is already everywhere it is not needed.
                 say("checking rendered/")
-                check_fresh(root, head, spec)
+                check_fresh(root, head)
                 fresh = True
             if dry_run:
                 return _result(dry, target, False, True, attempt, steps, snap, {}, {})

@@ -24,7 +24,11 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 def load_current_spec(root: Path) -> Spec:
     """The spec in the working tree, or at HEAD in a bare repository."""
-    head = gitio.rev_parse(root, "HEAD") if gitio.is_bare(root) else "HEAD"
+    if not gitio.is_bare(root):
+        from generator.spec import load_spec
+
+        return load_spec(root)
+    head = gitio.rev_parse(root, "HEAD")
     if head is None:
         raise UsageError("the repository has no commits, so no spec")
     return branches.head_spec(root, head)

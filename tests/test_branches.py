@@ -464,6 +464,45 @@ def test_stale_rendered_is_refused(dry_repo: Path, remote: Path) -> None:
     assert refs(remote) == before
 
 
+def test_freshness_is_judged_on_heads_objects_not_the_working_tree(
+    dry_repo: Path, remote: Path
+) -> None:
+    """A stale committed file hidden by skip-worktree (the disk copy is right) is still stale."""
+    readme = dry_repo / "rendered" / "environments" / "demo" / "README.md"
+    good = readme.read_text()
+    readme.write_text(good + "stale line\n")
+    git(dry_repo, "commit", "-q", "-am", "Commit a stale rendered file")
+    readme.write_text(good)
+    git(dry_repo, "update-index", "--skip-worktree", "rendered/environments/demo/README.md")
+    assert git(dry_repo, "status", "--porcelain") == ""
+    before = refs(remote)
+    with pytest.raises(PublishError, match=r"rendered/environments/demo/README.md"):
+        publish(dry_repo, push=True)
+    assert refs(remote) == before
+
+
+def test_ignored_files_in_rendered_do_not_make_it_stale(dry_repo: Path, remote: Path) -> None:
+    (dry_repo / ".gitignore").write_text("*.bak\n")
+    git(dry_repo, "add", ".gitignore")
+    git(dry_repo, "commit", "-q", "-m", "Ignore backups")
+    (dry_repo / "rendered" / "environments" / "demo" / "values.yaml.bak").write_text("old\n")
+    assert actions(publish(dry_repo, push=True)) == dict.fromkeys(ENVS, "committed")
+
+
+def test_spec_is_read_from_head_in_a_subdirectory(dry_repo: Path, tmp_path: Path) -> None:
+    """The spec and rendered/ may live in a subdirectory of the repository."""
+    top = tmp_path / "top"
+    (top / "gitops").mkdir(parents=True)
+    for name in ("environments", "rendered"):
+        (dry_repo / name).rename(top / "gitops" / name)
+    git(top, "init", "-q")
+    git(top, "add", ".")
+    git(top, "commit", "-q", "-m", "GitOps in a subdirectory")
+    result = publish(top / "gitops")
+    assert actions(result) == dict.fromkeys(ENVS, "committed")
+    assert metadata(top, "environment/demo-next")["drySha"] == git(top, "rev-parse", "HEAD")
+
+
 @pytest.mark.parametrize(
     "change",
     [

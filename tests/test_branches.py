@@ -600,12 +600,29 @@ def test_remote_dying_mid_push_leaves_local_and_remote_refs_alone(
     assert refs(remote) == remote_before
 
 
-def test_hook_rejection_is_not_retried(dry_repo: Path, remote: Path) -> None:
+def test_hook_rejection_is_not_retried_and_names_the_cause(dry_repo: Path, remote: Path) -> None:
     hook = remote / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
+    hook.write_text(
+        "#!/bin/sh\necho 'error: GH006: Protected branch update failed for environment/demo.' >&2\n"
+        "exit 1\n"
+    )
     hook.chmod(0o755)
-    with pytest.raises(GitError, match="push to origin failed"):
+    with pytest.raises(GitError) as caught:
         publish(dry_repo, push=True, sleep=lambda s: pytest.fail("retried a hook rejection"))
+    message = str(caught.value)
+    assert message.startswith("push to origin failed: ")
+    assert "GH006: Protected branch update failed for environment/demo." in message
+    assert "pre-receive hook declined" in message and "\n" not in message
+
+
+def test_unknown_remote_name_reports_gits_reason(dry_repo: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["-C", str(dry_repo), "publish", "--push", "--remote", "nosuch"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: cannot fetch from nosuch: 'nosuch' does not appear to be a git repository\n"
+    )
 
 
 # --- the command line ---

@@ -26,7 +26,8 @@ WRITES = ("committed", "note")
 # Seconds to wait before attempt 2, 3, ...: a concurrent publisher usually finishes within these.
 BACKOFF = (0.2, 0.5, 1.0, 2.0)
 _HEX_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_IDENTITY = re.compile(r"\s*([^<>]*?)\s*<([^<>\s]+@[^<>\s]+)>\s*")
+_IDENTITY = re.compile(r" *([^<>]*?) *<([^<>\s]+@[^<>\s]+)> *")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 Progress = Callable[[str], None]
 
@@ -38,6 +39,11 @@ class Identity:
 
     @classmethod
     def parse(cls, text: str) -> Identity:
+        if _CONTROL.search(text):
+            raise UsageError(
+                f"--author {text!r}: control characters (such as a line break) are not allowed;"
+                " expected 'Name <email>'"
+            )
         match = _IDENTITY.fullmatch(text)
         if not match or not match[1]:
             raise UsageError(f"--author {text!r}: expected 'Name <email>'")

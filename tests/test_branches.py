@@ -169,10 +169,38 @@ def test_author_option_sets_author_and_committer(dry_repo: Path, remote: Path) -
     assert who == "Release Bot <bot@example.org>|Release Bot <bot@example.org>"
 
 
-@pytest.mark.parametrize("text", ["Release Bot", "<bot@example.org>", "Bot <not-an-email>", ""])
+BAD_AUTHORS = [
+    "Release Bot",
+    "<bot@example.org>",
+    "Bot <not-an-email>",
+    "",
+    "Bot <>",
+    "Bot <bot@example.org",
+    "Release\nBot <bot@example.org>",
+    "Release Bot <bot@example.org>\n",
+    "Release Bot <bot@example.org>\ncommitter Mallory <m@example.org> 0 +0000",
+    "Release\x00Bot <bot@example.org>",
+    "Release\x1bBot <bot@example.org>",
+    "Release\tBot <bot@example.org>",
+    "Release Bot <bot@exa\x7fmple.org>",
+]
+
+
+@pytest.mark.parametrize("text", BAD_AUTHORS)
 def test_bad_author_is_a_usage_error(text: str) -> None:
     with pytest.raises(UsageError, match="--author"):
         Identity.parse(text)
+
+
+@pytest.mark.parametrize("text", BAD_AUTHORS[-7:])
+def test_cli_bad_author_exits_2_before_anything_runs(
+    dry_repo: Path, remote: Path, text: str
+) -> None:
+    before_local, before_remote = refs(dry_repo), refs(remote)
+    result = CliRunner().invoke(main, ["-C", str(dry_repo), "publish", "--push", "--author", text])
+    assert result.exit_code == 2 and result.stderr.startswith("error: --author ")
+    assert len(result.stderr.splitlines()) == 1
+    assert refs(dry_repo) == before_local and refs(remote) == before_remote
 
 
 # --- repeated publishes: idempotence, notes, --env, dry run ---

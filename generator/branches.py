@@ -575,6 +575,7 @@ def publish(
 ) -> PublishResult:
     """Publish HEAD's rendered environments onto their -next branches (see docs/publish.md)."""
     say = progress or (lambda message: None)
+    gitio.require_repository(root)
     head = gitio.rev_parse(root, "HEAD")
     if head is None:
         raise PublishError("HEAD has no commit: commit environments/ and rendered/ first")

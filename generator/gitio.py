@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from generator.errors import GitError
+from generator.errors import GitError, UsageError
 
 # Variables that would redirect git away from the repository we name, or change its output.
 _LEAKY = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE")
@@ -92,6 +92,12 @@ def cat_blobs(root: Path, shas: Sequence[str]) -> list[bytes]:
 
 
 # --- publishing: object batches, ref transactions, remotes ---
+
+
+def require_repository(root: Path) -> None:
+    """Exit 2 (a usage error, not a git failure) when ``root`` is not in a git repository."""
+    if run_git(root, "rev-parse", "--git-dir", check=False).returncode != 0:
+        raise UsageError(f"{root} is not a git repository")
 
 
 def is_bare(root: Path) -> bool:

@@ -24,6 +24,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 def load_current_spec(root: Path) -> Spec:
     """The spec in the working tree, or at HEAD in a bare repository."""
+    gitio.require_repository(root)
     if not gitio.is_bare(root):
         from generator.spec import load_spec
 

@@ -780,3 +780,22 @@ def test_missing_active_branch_does_not_let_an_older_commit_onto_next(
     assert carried(remote, new_next) == new
     # and the next publish of the older commit is a plain skip
     assert actions(publish(dry_repo, push=True, only=["prod"])) == {"prod": "skipped"}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["publish"],
+        ["publish", "--push"],
+        ["status"],
+        ["wait", "--env", "staging", "--dry-sha", "a" * 40, "--timeout", "0"],
+        ["commit-status", "--env", "staging", "--key", "e2e", "--phase", "success"],
+    ],
+)
+def test_outside_a_git_repository_is_a_usage_error(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(example_repo.parent))
+    result = CliRunner().invoke(main, ["-C", str(example_repo), *command])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {example_repo} is not a git repository\n"

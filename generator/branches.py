@@ -594,6 +594,8 @@ def publish(
     digest_size = len(head) // 2
     branches = [b for e in envs for b in (e.branch, e.next_branch)]
     target = default_remote(root, remote) if push else None
+    if target is None:
+        _check_not_behind_origin(root, branches)
 
     fresh = False
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -640,6 +642,22 @@ def publish(
     raise GitError(
         f"the environment branches in {where} kept moving; gave up after {MAX_ATTEMPTS} attempts"
     )
+
+
+def _check_not_behind_origin(root: Path, branches: Sequence[str]) -> None:
+    """Refuse to bootstrap a local branch that origin already has (by its remote-tracking ref).
+
+    A local root beside origin's branch is an unrelated history that could never be pushed.
+    Offline: only what the last fetch recorded under refs/remotes/origin/ is known.
+    """
+    refs = gitio.list_refs(root, "refs/heads/", "refs/remotes/origin/")
+    for branch in branches:
+        if f"refs/heads/{branch}" not in refs and f"refs/remotes/origin/{branch}" in refs:
+            raise UsageError(
+                f"origin has {branch} but there is no local branch of that name; publish with "
+                "--push to publish to origin, or create the local branches from origin first "
+                f"(git branch {branch} origin/{branch})"
+            )
 
 
 @contextmanager

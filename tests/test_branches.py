@@ -799,3 +799,46 @@ def test_outside_a_git_repository_is_a_usage_error(
     result = CliRunner().invoke(main, ["-C", str(example_repo), *command])
     assert result.exit_code == 2
     assert result.stderr == f"error: {example_repo} is not a git repository\n"
+
+
+def test_local_publish_refuses_when_origin_has_the_branches(dry_repo: Path, remote: Path) -> None:
+    """Bootstrapping local roots beside origin's branches would make unrelated histories."""
+    publish(dry_repo, push=True)
+    git(dry_repo, "fetch", "-q", "origin")
+    for branch in ("environment/demo", "environment/demo-next"):
+        git(dry_repo, "branch", "-q", branch, f"origin/{branch}")
+    before = refs(dry_repo)
+    result = CliRunner().invoke(main, ["-C", str(dry_repo), "publish"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: origin has environment/staging but there is no local branch of that name"
+    )
+    assert "--push" in result.stderr
+    assert refs(dry_repo) == before
+    # with the local branches all there (or --env naming those), the local publish goes ahead
+    assert actions(publish(dry_repo, only=["demo"])) == {"demo": "up-to-date"}
+
+
+def test_documented_recovery_from_a_dry_commit_that_cannot_be_fetched(
+    dry_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    """-next names a dry commit that exists nowhere any more; the manual recovery in the docs."""
+    git(dry_repo, "push", "-q", "origin", "main")
+    lost = tmp_path / "lost"
+    git(tmp_path, "clone", "-q", str(remote), str(lost))
+    gone = set_host(lost, "staging", "lost.example.com", "Never pushed to the dry branch")
+    publish(lost, push=True, only=["staging"])
+    head = set_host(dry_repo, "staging", "real.example.com", "Move staging")
+    with pytest.raises(GitError, match=f"carry dry commit {gone}"):
+        publish(dry_repo, push=True, only=["staging"])
+    # the recovery, as in docs/publish.md
+    notes = "refs/notes/hydrator.metadata"
+    git(dry_repo, "fetch", "-q", "origin", f"+{notes}:{notes}")
+    tip = git(dry_repo, "ls-remote", "origin", "refs/heads/environment/staging-next").split()[0]
+    git(dry_repo, "fetch", "-q", "origin", tip)
+    parent = git(dry_repo, "rev-parse", "HEAD~1")
+    message = f'{{"drySha":"{parent}"}}'
+    git(dry_repo, "notes", "--ref=hydrator.metadata", "add", "-f", "-m", message, tip)
+    git(dry_repo, "push", "-q", "origin", notes)
+    assert actions(publish(dry_repo, push=True, only=["staging"])) == {"staging": "committed"}
+    assert carried(remote, "environment/staging-next") == head

@@ -261,16 +261,24 @@ def head_spec(root: Path, head: str) -> Spec:
     return parse_spec({f"environments/{rel}": text for rel, text in files.items()})
 
 
-def check_fresh(root: Path, head: str) -> None:
+def check_fresh(root: Path, head: str, spec: Spec) -> None:
     """Prove that HEAD's rendered/ is exactly what render makes of HEAD's spec and templates.
 
-    Both sides are git objects: a file hidden from git status (skip-worktree, assume-unchanged)
-    or an ignored file on disk changes neither.
+    Everything is read from HEAD's objects (``spec`` is ``head_spec``'s): a file hidden from git
+    status (skip-worktree, assume-unchanged) or an ignored file on disk changes nothing.
     """
-    from generator import output, revisions
+    from generator import output
+    from generator.errors import RenderError
+    from generator.render import render
+    from generator.revisions import TEMPLATE_DIR, repository_prefix
 
-    planned = revisions.at_revision(root, head, label="HEAD").files
-    current = gitio.read_files(root, head, revisions.repository_prefix(root) + output.RENDERED)
+    prefix = repository_prefix(root)
+    templates = _text_files(root, head, prefix + TEMPLATE_DIR, top_level_yaml=False)
+    try:
+        planned = render(spec, templates)
+    except RenderError as e:
+        raise RenderError(f"at HEAD ({head[:7]}): {e}") from None
+    current = gitio.read_files(root, head, prefix + output.RENDERED)
     changes = output.compare(planned, current)
     if changes:
         paths = sorted([*changes.created, *changes.updated, *changes.removed])
@@ -609,7 +617,7 @@ def publish(
             if not fresh and (dry_run or any(s.action in WRITES or s.created for s in steps)):
                 # Rendering is the slow part; when HEAD is already everywhere it is not needed.
                 say("checking rendered/")
-                check_fresh(root, head)
+                check_fresh(root, head, spec)
                 fresh = True
             if dry_run:
                 return _result(dry, target, False, True, attempt, steps, snap, {}, {})

@@ -1,4 +1,4 @@
-"""All git access: plumbing through the git binary, with a clean environment and explicit identities."""
+"""All git access: plumbing through the git binary, with a clean environment and identities."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def read_files(root: Path, rev: str, prefix: str) -> dict[str, bytes]:
         if not record:
             continue
         meta, _, path = record.partition(b"\t")
-        mode, kind, sha = meta.decode().split()
+        _mode, kind, sha = meta.decode().split()
         if kind == "blob":
             entries.append((path.decode("utf-8"), sha))
     blobs = cat_blobs(root, [sha for _, sha in entries])
@@ -79,7 +79,8 @@ def cat_blobs(root: Path, shas: Sequence[str]) -> list[bytes]:
     """The contents of many blobs with one ``git cat-file --batch``."""
     if not shas:
         return []
-    out = run_git(root, "cat-file", "--batch", input="".join(s + "\n" for s in shas).encode()).stdout
+    batch = "".join(s + "\n" for s in shas).encode()
+    out = run_git(root, "cat-file", "--batch", input=batch).stdout
     blobs: list[bytes] = []
     pos = 0
     for _ in shas:

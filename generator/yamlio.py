@@ -57,7 +57,7 @@ def _resolver_class() -> Any:
     """ruamel's YAML 1.2 resolver without timestamps: a date is a string, as Helm reads it."""
     from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
 
-    class Resolver(VersionedResolver):  # type: ignore[misc]
+    class Resolver(VersionedResolver):
         @property
         def versioned_resolver(self) -> Any:
             version = self.processing_version
@@ -127,7 +127,7 @@ def _plain(value: str) -> Any:
 
         for versions, tag, regexp, first in implicit_resolvers:
             if (1, 2) in versions and tag != _TIMESTAMP:
-                for ch in first or [None]:
+                for ch in first or [None]:  # type: ignore[list-item]
                     _resolvers.setdefault(ch, []).append((tag, regexp))
     tag = _STR
     for candidate, regexp in _resolvers.get(value[0] if value else "", ()):
@@ -154,7 +154,10 @@ def _fast_load(text: str) -> Any:
     handle itself (anchors, aliases, tags, directives, merge keys, duplicate or complex keys,
     unusual numbers, timestamps, every error) goes back to ruamel by raising _Fallback.
     """
-    from _ruamel_yaml import CParser
+    try:
+        from _ruamel_yaml import CParser  # type: ignore[import-not-found]
+    except ImportError:  # without ruamel.yaml.clib, ruamel's pure-Python loader does it all
+        raise _Fallback from None
     from ruamel.yaml import events
 
     parser = CParser(text)

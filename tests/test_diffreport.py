@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +291,95 @@ def test_cli_on_a_300_environment_repository(tmp_path: Path) -> None:
     assert len(result.stdout) <= 20_000
     assert "300 of 300 environments change" in result.stdout
     assert "> **Truncated**" in result.stdout
+
+
+def long_name_spec(version: str, envs: int = 20) -> dict[str, str]:
+    """Environments with 63-character names (the longest DNS label); every other one pins a tag."""
+    names = [f"e{e:02d}" + "x" * 60 for e in range(envs)]
+    lines = [
+        "project:",
+        "  name: big",
+        "  repoURL: https://github.com/example/big-gitops.git",
+        "  scm: {provider: github, secretRef: scm, appID: 1}",
+        "apps:",
+        "  web:",
+        "    chart:",
+        "      repository: oci://ghcr.io/example/charts",
+        "      name: web",
+        "      version: 1.0.0",
+        "    image: {tag: v1.0.0}",
+        "promotion:",
+        "  order: [" + ", ".join(names) + "]",
+    ]
+    files = {"environments/_project.yaml": "\n".join(lines) + "\n"}
+    for e, name in enumerate(names):
+        pin = f"apps:\n  web:\n    image: {{tag: v{version}}}\n" if e % 2 else ""
+        files[f"environments/{name}.yaml"] = f"namespace: ns{e}\n{pin}"
+    return files
+
+
+@pytest.mark.parametrize("limit", [2_000, 2_001, 2_100, 2_500, 3_000, 4_000, 6_000, 9_000])
+def test_long_environment_names_never_exceed_the_limit(limit: int) -> None:
+    diff = compare_trees(
+        synthetic_tree("a", long_name_spec("1.0.0")), synthetic_tree("b", long_name_spec("2.0.0"))
+    )
+    assert sum(s.status == "changed" for s in diff.environments) == 10
+    text = format_markdown(diff, max_chars=limit)
+    assert len(text) <= limit
+    assert text.startswith(MARKER)
+    assert text.count("<details>") == text.count("</details>")
+    full = format_markdown(diff, max_chars=10_000_000)
+    assert ("> **Truncated**" in text) == (len(full) > limit)
+
+
+@pytest.mark.parametrize("limit", [2_000, 2_300, 3_000, 5_000])
+def test_a_header_too_long_for_the_limit_shrinks_with_a_note(limit: int) -> None:
+    """Labels and notes are the user's: a header longer than the limit still yields a comment."""
+    base = synthetic_tree("main", long_name_spec("1.0.0", envs=40))
+    head = synthetic_tree("b" * 1_500, long_name_spec("2.0.0", envs=40))
+    diff = compare_trees(base, head)
+    diff = replace(diff, notes=("n" * 1_200,))
+    text = format_markdown(diff, max_chars=limit)
+    assert len(text) <= limit
+    assert text.startswith(MARKER)
+    assert "20 of 40 environments change" in text
+    assert "to stay under the size limit" in text
+    assert "> **Truncated**" in text
+
+
+def test_the_summary_gives_way_before_the_headline_names() -> None:
+    diff = compare_trees(
+        synthetic_tree("a", long_name_spec("1.0.0", envs=40)),
+        synthetic_tree("b", long_name_spec("2.0.0", envs=40)),
+    )
+    diff = replace(diff, notes=("n" * 600,))
+    text = format_markdown(diff, max_chars=3_000)
+    assert len(text) <= 3_000
+    assert "20 of 40 environments change: `e01" in text  # the headline keeps its names
+    assert "The summary (1 row) is left out to stay under the size limit" in text
+    assert "| change |" not in text
+    assert "The summary above is complete" not in text
+
+
+def test_cli_with_long_environment_names(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "long", long_name_spec("1.0.0"))
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "long names")
+    write_tree(root, long_name_spec("2.0.0"))
+    result = CliRunner().invoke(
+        main, ["-C", str(root), "diff", "--format", "markdown", "--max-chars", "2000"]
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 1, result.output
+    assert len(result.stdout) <= 2_000
+    assert "> **Truncated**" in result.stdout
+
+
+def test_every_limit_holds_for_long_names() -> None:
+    diff = compare_trees(
+        synthetic_tree("a", long_name_spec("1.0.0", envs=30)),
+        synthetic_tree("b" * 300, long_name_spec("2.0.0", envs=30)),
+    )
+    for limit in range(2_000, 8_000, 37):
+        assert len(format_markdown(diff, max_chars=limit)) <= limit, limit

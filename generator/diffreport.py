@@ -197,13 +197,21 @@ def _summary_text(row: SummaryRow, code: Callable[[str], str] = str) -> str:
 # --- markdown -----------------------------------------------------------------------------------
 
 
-def md_code(text: str) -> str:
-    """Inline code that survives backticks and pipes (inside tables)."""
-    text = text.replace("|", "\\|").replace("\n", " ")
+def md_code(text: str, table: bool = False) -> str:
+    """Inline code that survives backticks; pipes are escaped only for a table cell (``table``),
+    where GitHub needs ``\\|``; anywhere else the backslash would show literally."""
+    text = text.replace("\n", " ")
+    if table:
+        text = text.replace("|", "\\|")
     if "`" not in text:
         return f"`{text}`"
     fence = "`" * (max(len(run) for run in re.findall(r"`+", text)) + 1)
     return f"{fence} {text} {fence}"
+
+
+def md_cell(text: str) -> str:
+    """Inline code inside a table cell."""
+    return md_code(text, table=True)
 
 
 def format_markdown(diff: Diff, max_chars: int = DEFAULT_MAX_CHARS) -> str:
@@ -258,9 +266,9 @@ def _markdown_head(diff: Diff, budget: int) -> tuple[str, bool]:
     left out; the headline without environment names; a bounded minimal header.
     """
     rows = [
-        f"| {what(row.kind, row.subject, md_code)} "
+        f"| {what(row.kind, row.subject, md_cell)} "
         f"| {_cell(row.before)} | {_cell(row.after)} "
-        f"| {_names(row.environments, md_code)} |"
+        f"| {_names(row.environments, md_cell)} |"
         for row in diff.summary_rows()
     ]
     table = [*_TABLE_HEAD, *rows, ""] if rows else []
@@ -339,7 +347,7 @@ def _rows_left_out(count: int, some_shown: bool) -> str:
 
 
 def _cell(value: str | None) -> str:
-    return md_code(show_value(value)) if value is not None else ""
+    return md_cell(show_value(value)) if value is not None else ""
 
 
 def _markdown_section(section: Section) -> str:

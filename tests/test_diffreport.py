@@ -11,7 +11,17 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.diff import MISSING, Change, compare_data, compare_trees
+from generator.diff import (
+    MISSING,
+    Change,
+    Diff,
+    ObjectDiff,
+    Section,
+    Side,
+    SummaryItem,
+    compare_data,
+    compare_trees,
+)
 from generator.diffreport import (
     MARKER,
     format_json,
@@ -132,7 +142,8 @@ def test_show_value(value: Any, shown: str) -> None:
 
 
 def test_md_code_survives_backticks_and_pipes() -> None:
-    assert md_code("a|b") == "`a\\|b`"
+    assert md_code("a|b") == "`a|b`"
+    assert md_code("a|b", table=True) == "`a\\|b`"
     assert md_code("a`b") == "`` a`b ``"
     assert md_code("a``b") == "``` a``b ```"
 
@@ -383,3 +394,26 @@ def test_every_limit_holds_for_long_names() -> None:
     )
     for limit in range(2_000, 8_000, 37):
         assert len(format_markdown(diff, max_chars=limit)) <= limit, limit
+
+
+def test_pipes_are_escaped_only_in_table_cells() -> None:
+    section = Section(
+        "staging",
+        "changed",
+        (SummaryItem("pull-policy", "web|api", "Always|x", "IfNotPresent|y"),),
+        (
+            ObjectDiff(
+                "web/values.yaml",
+                "values",
+                "changed",
+                (Change("web.args", "a|b", "c|d"), Change('web["x|y"]', after="e|f")),
+            ),
+        ),
+    )
+    diff = Diff("revisions", Side("main", None, None), Side("b", None, None), (section,))
+    text = format_markdown(diff)
+    assert "| `web\\|api` pull policy | `Always\\|x` | `IfNotPresent\\|y` | `staging` |" in text
+    assert "- `web.args`: `a|b` → `c|d`" in text
+    assert '- added `web["x|y"]`: `e|f`' in text
+    details = text[text.index("<details>") :]
+    assert "\\|" not in details

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -243,7 +244,8 @@ class _Comparer:
         if isinstance(before, str) and isinstance(after, str):
             return before == after or self.nb(before) == self.na(after)
         if isinstance(before, (int, float)) and isinstance(after, (int, float)):
-            return before == after
+            # .nan is a value like any other: the same on both sides is no change.
+            return before == after or (math.isnan(before) and math.isnan(after))
         return type(before) is type(after) and bool(before == after)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -59,9 +60,11 @@ def show_value(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     elif value is None:
         text = "null"
     elif isinstance(value, (int, float)):
-        text = str(value)
+        text = str(json_safe(value))
     else:
-        text = json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
+        text = json.dumps(
+            json_safe(value), ensure_ascii=False, default=str, separators=(", ", ": ")
+        )
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -451,9 +454,23 @@ def to_json(diff: Diff) -> dict[str, Any]:
 
 
 def format_json(diff: Diff) -> str:
-    return (
-        json.dumps(to_json(diff), indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    """Strict JSON (no NaN or Infinity, which most readers reject): see ``json_safe``."""
+    data = json_safe(to_json(diff))
+    text = json.dumps(
+        data, indent=2, sort_keys=True, ensure_ascii=False, default=str, allow_nan=False
     )
+    return text + "\n"
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float as its YAML spelling: ``.nan``, ``.inf``, ``-.inf``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
 
 
 def _side_json(side: Side) -> dict[str, Any]:

@@ -417,3 +417,54 @@ def test_pipes_are_escaped_only_in_table_cells() -> None:
     assert '- added `web["x|y"]`: `e|f`' in text
     details = text[text.index("<details>") :]
     assert "\\|" not in details
+
+
+def test_nan_equals_nan_and_json_stays_strict() -> None:
+    nan, inf = float("nan"), float("inf")
+    assert changes({"a": nan, "l": [1.0, nan]}, {"a": nan, "l": [1.0, nan]}) == []
+    assert changes({"a": nan}, {"a": 1.0})[0][0] == "a"
+    section = Section(
+        "staging",
+        "changed",
+        (),
+        (
+            ObjectDiff(
+                "web/values.yaml",
+                "values",
+                "changed",
+                (
+                    Change("web.ratio", 0.5, nan),
+                    Change("web.limits", {"max": inf}, {"max": -inf, "l": [nan]}),
+                ),
+            ),
+        ),
+    )
+    diff = Diff("revisions", Side("main", None, None), Side("b", None, None), (section,))
+    text = format_json(diff)
+    assert "NaN" not in text and "Infinity" not in text
+    data = json.loads(text, parse_constant=lambda name: pytest.fail(f"non-standard {name}"))
+    change, limits = data["environments"][0]["objects"][0]["changes"]
+    assert change == {"path": "web.ratio", "op": "changed", "before": 0.5, "after": ".nan"}
+    assert limits["before"] == {"max": ".inf"}
+    assert limits["after"] == {"max": "-.inf", "l": [".nan"]}
+    assert "~ web.ratio: 0.5 → .nan" in format_text(diff)
+
+
+def test_unchanged_nan_values_are_no_difference(tmp_path: Path) -> None:
+    project = "environments/_project.yaml"
+
+    def with_nan(replicas: int) -> dict[str, str]:
+        files = synthetic_spec(2, replicas=replicas)
+        files[project] = files[project].replace("{replicas:", "{ratio: .nan, replicas:")
+        return files
+
+    root = write_tree(tmp_path / "nan", with_nan(2))
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "nan")
+    write_tree(root, {project: with_nan(3)[project]})
+    result = CliRunner().invoke(main, ["-C", str(root), "diff", "--format", "json", "HEAD"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    paths = [c["path"] for o in data["environments"][0]["objects"] for c in o["changes"]]
+    assert paths == ["app00.replicas"]

@@ -44,12 +44,14 @@ def read_tree(directory: Path) -> dict[str, bytes]:
     tree: dict[str, bytes] = {}
     if not directory.is_dir():
         return tree
-    for dirpath, dirnames, filenames in os.walk(directory):
+    top = os.fspath(directory)
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames.sort()
-        base = Path(dirpath)
+        rel = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
         for name in filenames:
-            path = base / name
-            tree[path.relative_to(directory).as_posix()] = path.read_bytes()
+            with open(os.path.join(dirpath, name), "rb") as handle:
+                tree[prefix + name] = handle.read()
     return tree
 
 
@@ -114,26 +116,56 @@ def clean_leftovers(root: Path) -> None:
 
 
 def _build(staging: Path, target: Path, plan: Mapping[str, str], current: Mapping[str, bytes]) -> None:
-    made: set[Path] = set()
+    made: set[str] = set()
+    base, old_base = os.fspath(staging), os.fspath(target)
     for path, text in plan.items():
-        dest = staging / path
-        if dest.parent not in made:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            made.add(dest.parent)
+        dest = os.path.join(base, path)
+        parent = os.path.dirname(dest)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
         data = text.encode("utf-8")
         if current.get(path) == data:
             try:
-                os.link(target / path, dest)
+                os.link(os.path.join(old_base, path), dest)
                 continue
             except OSError:
                 pass
-        with open(dest, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    for directory in sorted(made, key=lambda p: len(p.parts), reverse=True):
-        _fsync_dir(directory)
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
     staging.mkdir(exist_ok=True)
+    _sync_filesystem(staging)
+
+
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _sync_filesystem(directory: Path) -> None:
+    """Make every file written under ``directory`` durable before it is swapped in.
+
+    One syncfs(2) for the whole filesystem instead of an fsync per file and directory: the
+    same guarantee, and several seconds faster for thousands of files. Elsewhere: os.sync().
+    """
+    import ctypes
+    import ctypes.util
+
+    libc_name = ctypes.util.find_library("c")
+    syncfs = getattr(ctypes.CDLL(libc_name, use_errno=True), "syncfs", None) if libc_name else None
+    if syncfs is None:
+        os.sync()
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -133,6 +133,17 @@ def _validator(kind: str) -> Any:
     return Draft202012Validator({"$ref": f"#/$defs/{kind}", "$defs": schema["$defs"]})
 
 
+@cache
+def _is_valid(kind: str) -> Callable[[Any], bool]:
+    """A compiled yes/no check; jsonschema (slow to import and to run) only explains a no."""
+    from generator.fastschema import CompileError, compile_schema
+
+    try:
+        return compile_schema({"$ref": f"#/$defs/{kind}"}, spec_schema())
+    except CompileError:
+        return _validator(kind).is_valid  # type: ignore[no-any-return]
+
+
 class _Source:
     """One spec file: its text, its data, and (built only when an error needs it) its locations."""
 
@@ -227,7 +238,9 @@ def _parse(source: _Source, project_name: str, problems: list[Problem]) -> None:
         problems.append(Problem(source.file, 1, 1, "", f"{what}; write {{}} for an empty environment"))
         return
     kind = "projectFile" if source.file == project_name else "environmentFile"
-    for error in _validator(kind).iter_errors(data):
+    # The compiled check answers most files; jsonschema only explains what is wrong.
+    errors: Any = () if _is_valid(kind)(data) else _validator(kind).iter_errors(data)
+    for error in errors:
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties":
             allowed = ", ".join(sorted(error.schema.get("properties", {})))

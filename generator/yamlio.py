@@ -71,9 +71,133 @@ def _duplicate_key_name(message: str) -> str:
 
 def load(text: str) -> Any:
     """Parse one YAML 1.2 document into plain Python data with the C parser, checking the limits."""
-    data = _load(text, "safe")
+    try:
+        data = _fast_load(text)
+    except _Fallback:
+        data = _load(text, "safe")
     check_limits(data)
     return data
+
+
+class _Fallback(Exception):
+    """The fast path met something it leaves to ruamel (aliases, tags, errors, rare scalars)."""
+
+
+_resolvers: dict[str | None, list[tuple[str, Any]]] = {}
+_SIMPLE_INT = re.compile(r"[-+]?[0-9]+")
+_SIMPLE_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)")
+_STR, _NULL, _BOOL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool"
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+
+
+def _plain(value: str) -> Any:
+    """A plain scalar, typed by ruamel's own YAML 1.2 resolver table (the same regular expressions)."""
+    if not _resolvers:
+        from ruamel.yaml.resolver import implicit_resolvers
+
+        for versions, tag, regexp, first in implicit_resolvers:
+            if (1, 2) in versions:
+                for ch in first or [None]:
+                    _resolvers.setdefault(ch, []).append((tag, regexp))
+    tag = _STR
+    for candidate, regexp in _resolvers.get(value[0] if value else "", ()):
+        if regexp.match(value):
+            tag = candidate
+            break
+    if tag == _STR:
+        return value
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return value.lower() == "true"
+    if tag == _INT and _SIMPLE_INT.fullmatch(value):
+        return int(value)
+    if tag == _FLOAT and _SIMPLE_FLOAT.fullmatch(value):
+        return float(value)
+    raise _Fallback
+
+
+def _fast_load(text: str) -> Any:
+    """ruamel's C parser, and a small constructor for the plain data that spec and output files hold.
+
+    It gives exactly what ``_load(text, "safe")`` gives, several times faster; anything it does not
+    handle itself (anchors, aliases, tags, directives, merge keys, duplicate or complex keys,
+    unusual numbers, timestamps, every error) goes back to ruamel by raising _Fallback.
+    """
+    from _ruamel_yaml import CParser
+    from ruamel.yaml import events
+
+    parser = CParser(text)
+    get = parser.get_event
+    plain_cache = _plain_cache
+    scalar_event, mapping_start = events.ScalarEvent, events.MappingStartEvent
+    sequence_start = events.SequenceStartEvent
+    closers = (events.MappingEndEvent, events.SequenceEndEvent)
+    # Each open collection: [container, pending key or _NO_KEY (maps) / None (lists)].
+    stack: list[list[Any]] = []
+    result: Any = None
+    documents = 0
+    try:
+        while True:
+            event = get()
+            if event is None:
+                break
+            kind = type(event)
+            if kind is scalar_event:
+                if event.anchor is not None or event.tag is not None:
+                    raise _Fallback
+                value = event.value
+                if event.implicit[0]:
+                    typed = plain_cache.get(value, _NO_KEY)
+                    if typed is _NO_KEY:
+                        typed = _plain(value)
+                        if len(plain_cache) < _PLAIN_CACHE_SIZE:
+                            plain_cache[value] = typed
+                    value = typed
+            elif kind is mapping_start or kind is sequence_start:
+                if event.anchor is not None or event.tag is not None:
+                    raise _Fallback
+                container: Any = {} if kind is mapping_start else []
+                stack.append([container, _NO_KEY if kind is mapping_start else None])
+                continue
+            elif kind in closers:
+                value = stack.pop()[0]
+            elif kind is events.DocumentStartEvent:
+                documents += 1
+                if documents > 1 or event.version is not None or event.tags:
+                    raise _Fallback
+                continue
+            elif kind is events.AliasEvent:
+                raise _Fallback
+            else:  # stream start/end, document end
+                continue
+            if not stack:
+                result = value
+                continue
+            top = stack[-1]
+            container = top[0]
+            if type(container) is list:
+                container.append(value)
+            elif top[1] is _NO_KEY:
+                if isinstance(value, (dict, list)) or value in container:
+                    raise _Fallback
+                top[1] = value
+            else:
+                container[top[1]] = value
+                top[1] = _NO_KEY
+    except _Fallback:
+        raise
+    except Exception:
+        raise _Fallback from None
+    finally:
+        parser.dispose()
+    return result
+
+
+_NO_KEY = object()
+# Plain scalars repeat a lot (keys above all); their typed values are immutable.
+_plain_cache: dict[str, Any] = {}
+_PLAIN_CACHE_SIZE = 50_000
 
 
 def load_located(text: str) -> Any:
@@ -281,10 +405,27 @@ def scalar(value: Any, indent: int = 0) -> str:
     return block if block is not None else _quote(value)
 
 
+# YAML readers (libyaml, PyYAML, go-yaml) take an implicit key only when it is at most 1024
+# characters long, quotes and escapes included.
+MAX_KEY_CHARS = 1000
+_keys: dict[str, str] = {}  # key -> its YAML text; keys repeat in every document
+
+
 def _key(key: Any) -> str:
+    text = _keys.get(key) if type(key) is str else None
+    if text is not None:
+        return text
     if not isinstance(key, str):
         raise TypeError(f"mapping keys must be strings, not {type(key).__name__}")
-    return key if is_plain_safe(key) else _quote(key)
+    text = key if is_plain_safe(key) else _quote(key)
+    if len(text) > MAX_KEY_CHARS:
+        raise ValueError(
+            f"a mapping key of {len(text)} characters (as YAML text) is longer than YAML readers "
+            f"accept ({MAX_KEY_CHARS}); shorten the key {key[:40]!r}..."
+        )
+    if len(_keys) < 50_000:
+        _keys[key] = text
+    return text
 
 
 def _emit(value: Any, indent: int, out: list[str], sort_keys: bool) -> None:
@@ -335,7 +476,7 @@ def dump_document(data: Any, sort_keys: bool = True) -> str:
         return "{}\n"
     if isinstance(data, (list, tuple)):
         return "[]\n"
-    return scalar(data) + "\n"
+    return scalar(data, 2) + "\n"  # a top-level block scalar still needs indented lines
 
 
 def dump_inline(data: Any, indent: int, sort_keys: bool = False) -> str:

@@ -8,7 +8,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from generator.diff import BOOTSTRAP, MISSING, Change, Diff, ObjectDiff, Section, Side, SummaryRow
+from generator.diff import BOOTSTRAP, Diff, ObjectDiff, Section, Side, SummaryRow
+from generator.diffdata import MISSING, Change
 from generator.revisions import WORKING_TREE
 
 DEFAULT_MAX_CHARS = 65_000

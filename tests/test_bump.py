@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator.bump import scalar_spans
 from generator.cli import main
+from generator.yamlspans import scalar_spans
 from tests.conftest import SHARED, snapshot_tree
 
 CHART_YAML = (

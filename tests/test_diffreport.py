@@ -11,17 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.diff import (
-    MISSING,
-    Change,
-    Diff,
-    ObjectDiff,
-    Section,
-    Side,
-    SummaryItem,
-    compare_data,
-    compare_trees,
-)
+from generator.diff import Diff, ObjectDiff, Section, Side, compare_trees
+from generator.diffdata import MISSING, Change, compare_data
+from generator.difffacts import SummaryItem
 from generator.diffreport import (
     MARKER,
     format_json,

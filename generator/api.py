@@ -28,12 +28,14 @@ def plan_repository(root: Path) -> Plan:
 def render_repository(root: Path) -> tuple[Plan, output.Changes]:
     """Render and replace rendered/ atomically; writes nothing when nothing changed."""
     plan = plan_repository(root)
-    current = output.read_tree(root / output.RENDERED)
-    changes = output.compare(plan.files, current)
-    if changes:
-        output.write_atomically(root, plan.files, current)
-    else:
-        output.clean_leftovers(root)
+    # What is on disk is read under the lock, so that a concurrent render cannot slip in between.
+    with output.locked(root):
+        current = output.read_tree(root / output.RENDERED)
+        changes = output.compare(plan.files, current)
+        if changes:
+            output.write_atomically(root, plan.files, current)
+        else:
+            output.clean_leftovers(root)
     return plan, changes
 
 

@@ -140,8 +140,11 @@ def _render_environments(
     application, chart = templates["application"], templates["chart"]
     values, readme = templates["values"], templates["readme"]
     for env in environments:
-        sync_options = ["CreateNamespace=true"]
-        sync_options += [o for o in env.sync.options if o not in sync_options]
+        # One entry per option name, the spec's last word winning (CreateNamespace=true by default).
+        by_name = {"CreateNamespace": "CreateNamespace=true"}
+        for option in env.sync.options:
+            by_name[option.partition("=")[0]] = option
+        sync_options = list(by_name.values())
         env_context = {**common, "env": env, "previous": previous, "sync_options": sync_options}
         previous = env
         base = f"environments/{env.name}"
@@ -193,7 +196,7 @@ class _Renderer:
             text = template.render(context)
         except jinja2.UndefinedError as e:
             raise _located(e, template, f"undefined variable: {e.message}") from None
-        except (TypeError, ValueError, jinja2.TemplateError) as e:
+        except Exception as e:  # a template is the user's code: whatever it raises is theirs
             raise _located(e, template, f"{type(e).__name__}: {e}") from None
         if kind is not None:
             _check_object(text, kind, template.filename or template.name or "?", self.emitted)

@@ -231,15 +231,20 @@ def _parse(source: _Source, project_name: str, problems: list[Problem]) -> None:
     try:
         data = yamlio.load(source.text)
     except yamlio.YAMLLoadError as e:
-        problems.append(Problem(source.file, e.line, e.col, e.path, e.message))
+        if e.parts and not e.line:
+            problems.append(source.where(e.parts, e.message))
+        else:
+            problems.append(Problem(source.file, e.line, e.col, e.path, e.message))
         return
     if data is None:
         what = "the spec is empty" if source.file == project_name else "the environment is empty"
         problems.append(Problem(source.file, 1, 1, "", f"{what}; write {{}} for an empty environment"))
         return
     kind = "projectFile" if source.file == project_name else "environmentFile"
+    # A null setting removes the key it overrides, so it is valid anywhere; values are data.
+    checked = _without_null_settings(data)
     # The compiled check answers most files; jsonschema only explains what is wrong.
-    errors: Any = () if _is_valid(kind)(data) else _validator(kind).iter_errors(data)
+    errors: Any = () if _is_valid(kind)(checked) else _validator(kind).iter_errors(checked)
     for error in errors:
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties":
@@ -254,6 +259,19 @@ def _parse(source: _Source, project_name: str, problems: list[Problem]) -> None:
     for path in _non_string_keys(data, ()):
         problems.append(source.where(path, "keys must be strings; quote the key", True))
     source.data = data
+
+
+def _without_null_settings(node: Any) -> Any:
+    """The document without map entries whose value is null, except inside ``values`` (data)."""
+    if isinstance(node, dict):
+        return {
+            key: value if key == "values" else _without_null_settings(value)
+            for key, value in node.items()
+            if value is not None
+        }
+    if isinstance(node, list):
+        return [_without_null_settings(item) for item in node]
+    return node
 
 
 def _schema_message(error: Any) -> str:
@@ -318,6 +336,13 @@ def _non_string_keys(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[s
             yield from _non_string_keys(value, (*path, index))
 
 
+# The repository paths the Promoter's GitRepository accepts, per provider.
+_REPOSITORY_NAMES = {
+    "github": re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-]{0,38}/[a-zA-Z0-9_.-]{1,100}"),
+    "gitlab": re.compile(r"[a-zA-Z0-9_./-]+/[a-zA-Z0-9_.-]+"),
+    "forgejo": re.compile(r"[^/\s]+/[^/\s]+"),
+    "gitea": re.compile(r"[^/\s]+/[^/\s]+"),
+}
 _REPO_URL = re.compile(r"https://(?P<host>[^/\s]+)/(?P<path>[^\s]+?)(?:\.git)?/?")
 
 
@@ -334,7 +359,13 @@ class _Builder:
         self.problems.append(source.where(path, message))
 
     def build(self) -> Spec:
-        doc = self.project_source.data
+        raw = self.project_source.data
+        # Nothing lies under the project file but defaults.apps, an override layer: elsewhere a
+        # null setting only means "not set". Nulls inside values are data for Helm.
+        doc = _without_null_settings({k: v for k, v in raw.items() if k != "defaults"})
+        raw_defaults = raw.get("defaults") or {}
+        defaults = _without_null_settings({k: v for k, v in raw_defaults.items() if k != "apps"})
+        defaults["apps"] = raw_defaults.get("apps") or {}
         project = self._project(doc)
         env_sources = {
             Path(name).stem: source
@@ -342,13 +373,38 @@ class _Builder:
             if source is not self.project_source
         }
         order = self._order(doc["promotion"]["order"], env_sources)
-        defaults = doc.get("defaults") or {}
         environments = []
         for name in order:
             env = self._environment(name, env_sources[name], project, doc["apps"], defaults)
             if env is not None:
                 environments.append(env)
+        self._check_collisions(environments)
         return Spec(project, tuple(environments), tuple(self.sources))
+
+    def _check_collisions(self, environments: list[Environment]) -> None:
+        """Two Applications with one name, or two releases of one name in one namespace, fight."""
+        names: dict[str, str] = {}
+        releases: dict[tuple[str, str, str], str] = {}
+        for env in environments:
+            source = self.sources[env.file]
+            for app in env.apps:
+                where = f"app {app.name!r} in environment {env.name!r}"
+                name = f"{app.name}-{env.name}"
+                if name in names:
+                    self.fail(
+                        source, ("apps", app.name) if app.name in (source.data.get("apps") or {}) else (),
+                        f"{where} makes the Application {name!r}, as {names[name]} does; rename one",
+                    )
+                names.setdefault(name, where)
+                key = (env.server or env.cluster_name or "", env.namespace, app.release_name)
+                if key in releases:
+                    self.fail(
+                        source, ("namespace",) if "namespace" in source.data else (),
+                        f"{where} installs release {app.release_name!r} into namespace "
+                        f"{env.namespace!r} of the same cluster as {releases[key]}; "
+                        "use another namespace or releaseName",
+                    )
+                releases.setdefault(key, where)
 
     def _project(self, doc: Mapping[str, Any]) -> Project:
         src = self.project_source
@@ -391,6 +447,11 @@ class _Builder:
         if not owner or not repository:
             layout = "namespace/name" if provider == "gitlab" else "owner/name"
             self.fail(src, ("project", "repoURL"), f"must be https://host/{layout}[.git] for {provider}")
+        elif not _REPOSITORY_NAMES[provider].fullmatch(f"{owner}/{repository}"):
+            self.fail(
+                src, ("project", "repoURL"),
+                f"{owner}/{repository} is not a valid {provider} repository path for the Promoter",
+            )
         public = {"github": "github.com", "gitlab": "gitlab.com"}.get(provider)
         domain = scm.get("domain", host)
         if domain == public:
@@ -480,8 +541,9 @@ class _Builder:
                 (defaults.get("apps") or {}).get(app_name) or {},
                 (source.data.get("apps") or {}).get(app_name) or {},
             ]
-            merged: dict[str, Any] = {}
-            for layer in layers:
+            # The base is copied as it is (its null values reach Helm); overrides remove with null.
+            merged: dict[str, Any] = deep_merge(layers[0], {})
+            for layer in layers[1:]:
                 merged = deep_merge(merged, layer)
             if merged.get("enabled", True) is False:
                 disabled.append(app_name)
@@ -515,7 +577,20 @@ class _Builder:
         )
 
     def _release(self, name: str, merged: Mapping[str, Any], source: _Source) -> AppRelease | None:
-        chart = Chart(**merged["chart"])
+        fields = merged.get("chart") or {}
+        missing = [key for key in ("repository", "name", "version") if not fields.get(key)]
+        if missing:
+            self.fail(source, ("apps", name), f"chart.{missing[0]} of app {name!r} was removed by a null")
+            return None
+        chart = Chart(fields["repository"], fields["name"], fields["version"])
+        release_name = merged.get("releaseName") or name
+        if len(release_name) > 53:
+            self.fail(
+                self.project_source,
+                ("apps", name),
+                f"the release name {release_name!r} is longer than Helm's 53 characters; "
+                "set a shorter releaseName",
+            )
         values: dict[str, Any] = dict(merged.get("values") or {})
         image = merged.get("image") or {}
         tag = image.get("tag")
@@ -546,7 +621,7 @@ class _Builder:
         wrapper[chart.name] = values
         return AppRelease(
             name=name,
-            release_name=merged.get("releaseName", name),
+            release_name=release_name,
             chart=chart,
             image_tag=tag,
             pull_policy=policy,

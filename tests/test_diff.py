@@ -340,7 +340,11 @@ def test_between_at_a_revision(repo: Path) -> None:
 
 
 def test_between_identical_environments_is_clean(repo: Path) -> None:
+    # A second prod on another cluster (one namespace of one cluster holds one release).
     shutil.copy(repo / "environments/prod.yaml", repo / "environments/prod2.yaml")
+    for name, cluster in (("prod.yaml", "east"), ("prod2.yaml", "west")):
+        path = repo / "environments" / name
+        path.write_text(path.read_text() + f"destination: {{server: null, name: {cluster}}}\n")
     edit(
         repo,
         "environments/_project.yaml",
@@ -348,8 +352,9 @@ def test_between_identical_environments_is_clean(repo: Path) -> None:
         "order: [staging, demo, prod, prod2]",
     )
     result = run(repo, "--between", "prod", "prod2")
-    assert result.exit_code == 0, result.output
-    assert "No drift." in result.stdout
+    assert result.exit_code == 1, result.output
+    assert "cluster: east → west" in result.stdout
+    assert "destination.name: east → west" in result.stdout
 
 
 # --- diff --promotion ---------------------------------------------------------------------------

@@ -17,12 +17,19 @@ class Plan:
 
 
 def plan_repository(root: Path) -> Plan:
-    """Load the spec and render it in memory; nothing is written."""
+    """Load the spec and render it in memory; nothing is written.
+
+    On a terminal, rendering many environments shows a progress line on stderr.
+    """
+    from generator.progress import progress
     from generator.render import render
     from generator.templating import repository_overrides
 
     spec = load_spec(root)
-    return Plan(spec, render(spec, repository_overrides(root)))
+    overrides = repository_overrides(root)
+    with progress("rendering", len(spec.environments)) as tick:
+        files = render(spec, overrides, tick)
+    return Plan(spec, files)
 
 
 def render_repository(root: Path) -> tuple[Plan, output.Changes]:

@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml as pyyaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -271,6 +271,10 @@ def layer(with_nulls: bool) -> st.SearchStrategy[dict[str, Any]]:
     return st.dictionaries(value_keys_top, tree, max_size=4)
 
 
+# Built once: strategies built anew inside every draw made hypothesis see flaky generation.
+LAYER = layer(with_nulls=True)
+
+
 def documented_merge(base: Any, over: Any) -> Any:
     """README, "Merge rules": maps merge deeply and the later wins, lists are replaced whole, and
     null in a layer removes the key (nulls inside a map a layer brings in mean "absent")."""
@@ -294,22 +298,13 @@ def _without_nulls(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _map_with_nulls_over_a_non_map(base: Any, over: Any) -> bool:
-    """The case where the implementation keeps nulls (see test_null_inside_a_map_replacing_*)."""
-    if not isinstance(over, dict):
-        return False
-    if not isinstance(base, dict):
-        return base is not _ABSENT and over != _without_nulls(over)
-    return any(_map_with_nulls_over_a_non_map(base.get(k, _ABSENT), v) for k, v in over.items() if v is not None)
-
-
 @st.composite
 def specs(draw: st.DrawFn) -> tuple[dict[str, str], dict[tuple[str, str], dict[str, Any]]]:
     envs = draw(st.lists(st.sampled_from(ENV_NAMES), min_size=1, max_size=4, unique=True))
     apps = draw(st.lists(st.sampled_from(APP_NAMES), min_size=1, max_size=3, unique=True))
-    base = {app: draw(layer(with_nulls=False)) for app in apps}
-    defaults = {app: draw(layer(with_nulls=True)) for app in apps if draw(st.booleans())}
-    per_env = {env: {app: draw(layer(with_nulls=True)) for app in apps if draw(st.booleans())} for env in envs}
+    base = {app: draw(LAYER) for app in apps}  # base nulls reach Helm
+    defaults = {app: draw(LAYER) for app in apps if draw(st.booleans())}
+    per_env = {env: {app: draw(LAYER) for app in apps if draw(st.booleans())} for env in envs}
     project = {
         "project": {
             "name": "prop",
@@ -332,7 +327,6 @@ def specs(draw: st.DrawFn) -> tuple[dict[str, str], dict[tuple[str, str], dict[s
         for app in apps:
             merged = base[app]
             for over in (defaults.get(app, {}), per_env[env].get(app, {})):
-                assume(not _map_with_nulls_over_a_non_map(merged, over))
                 merged = documented_merge(merged, over)
             expected[(env, app)] = {f"chart-{app}": merged}
     return files, expected
@@ -371,9 +365,7 @@ def test_any_document_reads_back_exactly_many(data: Any) -> None:
     assert same(yamlio.load(text), _sorted(data))
 
 
-# --- two places where the implementation and README "Merge rules" disagree ---------------------
-# Found by test_random_specs_render_and_values_are_the_documented_merge (which now avoids them
-# with ``assume``). strict: these fail loudly once the behaviour is fixed, so the marks go too.
+# --- two merge cases the random specs found, kept as plain examples ------------------------------
 
 
 def _values_of(base: dict[str, Any], env_values: dict[str, Any]) -> Any:
@@ -391,11 +383,9 @@ def _values_of(base: dict[str, Any], env_values: dict[str, Any]) -> Any:
     return read_pyyaml(render.render(spec.parse_spec(files))["environments/dev/web/values.yaml"])["web"]
 
 
-@pytest.mark.xfail(strict=True, reason="a map replacing a scalar keeps its nulls (generator/merge.py)")
 def test_null_inside_a_map_replacing_a_scalar_removes_the_key() -> None:
     assert _values_of({"a": 1}, {"a": {"b": None, "c": 2}}) == {"a": {"c": 2}}
 
 
-@pytest.mark.xfail(strict=True, reason="README: a null in base values reaches Helm; spec.py strips it")
 def test_null_in_base_values_is_passed_to_helm() -> None:
     assert _values_of({"debug": None, "a": 1}, {}) == {"debug": None, "a": 1}

@@ -17,23 +17,32 @@ class Plan:
 
 
 def plan_repository(root: Path) -> Plan:
-    """Load the spec and render it in memory; nothing is written."""
+    """Load the spec and render it in memory; nothing is written.
+
+    On a terminal, rendering many environments shows a progress line on stderr.
+    """
+    from generator.progress import progress
     from generator.render import render
     from generator.templating import repository_overrides
 
     spec = load_spec(root)
-    return Plan(spec, render(spec, repository_overrides(root)))
+    overrides = repository_overrides(root)
+    with progress("rendering", len(spec.environments)) as tick:
+        files = render(spec, overrides, tick)
+    return Plan(spec, files)
 
 
 def render_repository(root: Path) -> tuple[Plan, output.Changes]:
     """Render and replace rendered/ atomically; writes nothing when nothing changed."""
     plan = plan_repository(root)
-    current = output.read_tree(root / output.RENDERED)
-    changes = output.compare(plan.files, current)
-    if changes:
-        output.write_atomically(root, plan.files, current)
-    else:
-        output.clean_leftovers(root)
+    # What is on disk is read under the lock, so that a concurrent render cannot slip in between.
+    with output.locked(root):
+        current = output.read_tree(root / output.RENDERED)
+        changes = output.compare(plan.files, current)
+        if changes:
+            output.write_atomically(root, plan.files, current)
+        else:
+            output.clean_leftovers(root)
     return plan, changes
 
 

@@ -26,7 +26,8 @@ WRITES = ("committed", "note")
 # Seconds to wait before attempt 2, 3, ...: a concurrent publisher usually finishes within these.
 BACKOFF = (0.2, 0.5, 1.0, 2.0)
 _HEX_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_IDENTITY = re.compile(r"\s*([^<>]*?)\s*<([^<>\s]+@[^<>\s]+)>\s*")
+_IDENTITY = re.compile(r" *([^<>]*?) *<([^<>\s]+@[^<>\s]+)> *")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 Progress = Callable[[str], None]
 
@@ -38,6 +39,11 @@ class Identity:
 
     @classmethod
     def parse(cls, text: str) -> Identity:
+        if _CONTROL.search(text):
+            raise UsageError(
+                f"--author {text!r}: control characters (such as a line break) are not allowed;"
+                " expected 'Name <email>'"
+            )
         match = _IDENTITY.fullmatch(text)
         if not match or not match[1]:
             raise UsageError(f"--author {text!r}: expected 'Name <email>'")
@@ -244,29 +250,35 @@ def check_clean(root: Path, head: str) -> None:
 
 
 def head_spec(root: Path, head: str) -> Spec:
-    """The spec at HEAD: the working tree's once check_clean passed, else HEAD's objects."""
-    from generator.spec import load_spec, parse_spec
+    """The spec at ``head``, parsed from git objects (never from the working tree)."""
+    from generator.revisions import repository_prefix
+    from generator.spec import parse_spec
 
-    if not gitio.is_bare(root):
-        return load_spec(root)
-    files = _text_files(root, head, "environments", top_level_yaml=True)
+    prefix = repository_prefix(root)
+    files = _text_files(root, head, prefix + "environments", top_level_yaml=True)
     if not files:
         raise PublishError(f"HEAD ({head[:7]}) has no environments/; nothing to publish")
     return parse_spec({f"environments/{rel}": text for rel, text in files.items()})
 
 
 def check_fresh(root: Path, head: str, spec: Spec) -> None:
-    """Prove that HEAD's rendered/ is exactly what render makes of HEAD's spec and templates."""
-    from generator import output
-    from generator.render import render
-    from generator.templating import repository_overrides
+    """Prove that HEAD's rendered/ is exactly what render makes of HEAD's spec and templates.
 
-    if gitio.is_bare(root):
-        planned = render(spec, _text_files(root, head, "templates", top_level_yaml=False))
-        current = gitio.read_files(root, head, output.RENDERED)
-    else:
-        planned = render(spec, repository_overrides(root))
-        current = output.read_tree(root / output.RENDERED)
+    Everything is read from HEAD's objects (``spec`` is ``head_spec``'s): a file hidden from git
+    status (skip-worktree, assume-unchanged) or an ignored file on disk changes nothing.
+    """
+    from generator import output
+    from generator.errors import RenderError
+    from generator.render import render
+    from generator.revisions import TEMPLATE_DIR, repository_prefix
+
+    prefix = repository_prefix(root)
+    templates = _text_files(root, head, prefix + TEMPLATE_DIR, top_level_yaml=False)
+    try:
+        planned = render(spec, templates)
+    except RenderError as e:
+        raise RenderError(f"at HEAD ({head[:7]}): {e}") from None
+    current = gitio.read_files(root, head, prefix + output.RENDERED)
     changes = output.compare(planned, current)
     if changes:
         paths = sorted([*changes.created, *changes.updated, *changes.removed])
@@ -354,6 +366,8 @@ class _Step:
     """-next exists but the active branch does not: the new commit also descends from its root."""
     created: list[str] = field(default_factory=list)
     newer: str | None = None
+    link: bool = False
+    """A skipped merge_root step: -next keeps its tree in a merge with the new active root."""
 
 
 def _plan(
@@ -376,8 +390,7 @@ def _plan(
             step.created.append(env.next_branch)
         steps.append(step)
 
-    existing = [s.base for s in steps if s.base and not s.merge_root]
-    carried = dry_shas(root, [b for b in existing if b], snap.notes)
+    carried = dry_shas(root, [s.base for s in steps if s.base], snap.notes)
     _check_known(root, {d for d in carried.values() if d and d != dry.sha}, snap.remote)
     newer = {
         other: gitio.is_ancestor(root, dry.sha, other)
@@ -403,9 +416,15 @@ def _plan(
         same_tree[step.env.name] = base_entries == gitio.parse_tree(env_obj[1], digest_size)
 
     for step in steps:
-        if not step.base or step.merge_root:
-            continue  # a new root, or a merge with one: always a commit
+        if not step.base:
+            continue  # a new root: always a commit
         d = carried.get(step.base)
+        if step.merge_root:
+            # The active branch is missing: -next must still descend from its new root, but
+            # never take an older dry commit's tree; a newer one keeps its tree in the merge.
+            if d and d != dry.sha and newer[d]:
+                step.action, step.newer, step.link = "skipped", d, True
+            continue
         if d == dry.sha:
             step.action = "up-to-date"
         elif d and newer[d]:
@@ -463,6 +482,7 @@ def _build(
     mark = 2
     roots: dict[str, int] = {}
     tips: dict[str, int] = {}
+    links: dict[int, int] = {}  # {link commit mark: note blob mark}
     for step in steps:
         env = step.env
         if step.bootstrap:
@@ -472,6 +492,16 @@ def _build(
             out += f"reset {scratch}\ncommit {scratch}\nmark :{mark}\n".encode() + sign
             out += _data(f"Create {env.branch} for gitops-gen\n".encode())
             out += b"M 100644 :%d README.md\n\n" % (mark - 1)
+        if step.link:
+            # The tree of the -next tip is kept (no file commands), and its dry commit is noted.
+            mark += 2
+            tips[env.name], links[mark] = mark, mark - 1
+            payload = json.dumps({"drySha": step.newer}, separators=(",", ":")).encode() + b"\n"
+            out += b"blob\nmark :%d\n" % (mark - 1) + _data(payload)
+            out += f"commit {scratch}\nmark :{mark}\n".encode() + sign
+            out += _data(f"Descend from the new root of {env.branch}\n".encode())
+            out += f"from {step.base}\nmerge :{roots[env.name]}\n\n".encode()
+            continue
         if step.action != "committed":
             continue
         mark += 1
@@ -483,16 +513,23 @@ def _build(
         out += f"from {parents[0]}\n".encode()
         out += "".join(f"merge {p}\n" for p in parents[1:]).encode()
         out += f'deleteall\nM 040000 {trees[env.name]} ""\nM 100644 :1 {METADATA_FILE}\n\n'.encode()
-    noted = [s for s in steps if s.action == "note"]
+    # Every -next commit this run makes or notes gets the note. So any publish that writes
+    # also moves the notes ref, and the atomic push (or the update-ref transaction) checks its old
+    # value: two publishers that read the same notes cannot both succeed (see docs/publish.md).
+    noted = [s.base for s in steps if s.action == "note"]
+    noted += [f":{m}" for m in tips.values() if m not in links]
     notes_mark = None
-    if noted:
+    if noted or links:
         mark += 1
         notes_mark = mark
         out += f"reset {scratch}\ncommit {scratch}\nmark :{mark}\n".encode() + sign
-        out += _data(f"Note dry commit {dry.sha[:7]} on {len(noted)} environment(s)\n".encode())
+        count = len(noted) + len(links)
+        out += _data(f"Note dry commit {dry.sha[:7]} on {count} environment(s)\n".encode())
         if snap.notes:
             out += f"from {snap.notes}\n".encode()
-        out += "".join(f"N :2 {s.base}\n" for s in noted).encode() + b"\n"
+        out += "".join(f"N :2 {commit}\n" for commit in noted).encode()
+        out += "".join(f"N :{blob} :{commit}\n" for commit, blob in links.items()).encode()
+        out += b"\n"
     out += f"reset {scratch}\ndone\n".encode()
     with tempfile.TemporaryDirectory(prefix="gitops-gen-") as tmp:
         marks = gitio.fast_import(root, bytes(out), Path(tmp) / "marks")
@@ -510,7 +547,12 @@ def _ref_updates(
     tips: dict[str, str],
     notes: str | None,
 ) -> list[tuple[str, str, str | None]]:
-    """(ref, new, expected old or None to create) for every ref this publish moves or creates."""
+    """(ref, new, expected old or None to create) for every ref this publish moves or creates.
+
+    A noted -next tip is listed with new == old: it must still be the tip when the notes land,
+    or an older publisher's commit pushed meanwhile would end up on -next with our note
+    stranded below it.
+    """
     updates: list[tuple[str, str, str | None]] = []
     for step in steps:
         env = step.env
@@ -518,7 +560,7 @@ def _ref_updates(
             updates.append((f"refs/heads/{env.branch}", roots[env.name], None))
         new_tip = tips.get(env.name) or step.base or roots.get(env.name)
         old_tip = snap.heads.get(env.next_branch)
-        if new_tip and new_tip != old_tip:
+        if new_tip and (new_tip != old_tip or step.action == "note"):
             updates.append((f"refs/heads/{env.next_branch}", new_tip, old_tip))
     if notes:
         updates.append((NOTES_REF, notes, snap.notes))
@@ -541,6 +583,7 @@ def publish(
 ) -> PublishResult:
     """Publish HEAD's rendered environments onto their -next branches (see docs/publish.md)."""
     say = progress or (lambda message: None)
+    gitio.require_repository(root)
     head = gitio.rev_parse(root, "HEAD")
     if head is None:
         raise PublishError("HEAD has no commit: commit environments/ and rendered/ first")
@@ -559,6 +602,8 @@ def publish(
     digest_size = len(head) // 2
     branches = [b for e in envs for b in (e.branch, e.next_branch)]
     target = default_remote(root, remote) if push else None
+    if target is None:
+        _check_not_behind_origin(root, branches)
 
     fresh = False
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -581,7 +626,7 @@ def publish(
                 root, dry, steps, snap, trees, spec.project.repo_url, identity
             )
             updates = _ref_updates(steps, snap, roots, tips, notes)
-            if not updates:
+            if all(new == old for _, new, old in updates):
                 return _result(dry, target, False, False, attempt, steps, snap, roots, tips)
             if target:
                 say(f"pushing {len(updates)} ref(s) to {target}")
@@ -605,6 +650,22 @@ def publish(
     raise GitError(
         f"the environment branches in {where} kept moving; gave up after {MAX_ATTEMPTS} attempts"
     )
+
+
+def _check_not_behind_origin(root: Path, branches: Sequence[str]) -> None:
+    """Refuse to bootstrap a local branch that origin already has (by its remote-tracking ref).
+
+    A local root beside origin's branch is an unrelated history that could never be pushed.
+    Offline: only what the last fetch recorded under refs/remotes/origin/ is known.
+    """
+    refs = gitio.list_refs(root, "refs/heads/", "refs/remotes/origin/")
+    for branch in branches:
+        if f"refs/heads/{branch}" not in refs and f"refs/remotes/origin/{branch}" in refs:
+            raise UsageError(
+                f"origin has {branch} but there is no local branch of that name; publish with "
+                "--push to publish to origin, or create the local branches from origin first "
+                f"(git branch {branch} origin/{branch})"
+            )
 
 
 @contextmanager
@@ -639,7 +700,12 @@ def _result(
     results = []
     for step in steps:
         name = step.env.name
-        commit = tips.get(name) if step.action == "committed" else step.base or roots.get(name)
+        if name in tips:
+            commit: str | None = tips[name]
+        elif step.action == "committed" or step.link:
+            commit = None  # a dry run did not make it
+        else:
+            commit = step.base or roots.get(name)
         results.append(
             EnvironmentResult(
                 name,

@@ -14,84 +14,9 @@ from generator.errors import Problem, UsageError
 from generator.output import Changes
 from generator.spec import PROJECT_FILE, SPEC_DIR, Spec, parse_spec, read_spec_files
 from generator.tags import DEFAULT_PREFIX, strip_v
+from generator.yamlspans import Path_, Span, position, scalar_spans
 
 PROJECT_PATH = f"{SPEC_DIR}/{PROJECT_FILE}"
-_COMPLEX_KEY = "<complex key>"
-
-Path_ = tuple[str | int, ...]
-
-
-# --- where each scalar is -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Where a scalar value sits in the text: [start, end) character offsets and its style."""
-
-    start: int
-    end: int
-    line: int
-    """1-based."""
-    col: int
-    """1-based."""
-    style: str | None
-    """None for plain, ``'``/``"`` for quoted, ``|``/``>`` for block scalars, ``*`` for aliases."""
-    value: str
-
-
-@dataclass(slots=True)
-class _Frame:
-    path: Path_
-    is_map: bool
-    role_key: bool
-    """The container itself is a mapping key (a complex key)."""
-    key: str | int | None = None
-    expect_key: bool = True
-    index: int = 0
-
-    def slot(self) -> Path_:
-        return (*self.path, self.key if self.is_map else self.index)  # type: ignore[arg-type]
-
-    def advance(self) -> None:
-        if self.is_map:
-            self.expect_key = True
-        else:
-            self.index += 1
-
-
-def scalar_spans(text: str) -> dict[Path_, Span]:
-    """Every scalar value (and alias) of the first document, by its path from the root."""
-    spans: dict[Path_, Span] = {}
-    stack: list[_Frame] = []
-    for event in yamlio.parse_events(text):
-        kind = type(event).__name__
-        top = stack[-1] if stack else None
-        if kind in ("MappingStartEvent", "SequenceStartEvent"):
-            as_key = top is not None and top.is_map and top.expect_key
-            if as_key:
-                assert top is not None
-                top.key, top.expect_key = _COMPLEX_KEY, False
-            path = top.slot() if top is not None else ()
-            stack.append(_Frame(path, kind == "MappingStartEvent", as_key))
-        elif kind in ("MappingEndEvent", "SequenceEndEvent"):
-            done = stack.pop()
-            if stack and not done.role_key:
-                stack[-1].advance()
-        elif kind in ("ScalarEvent", "AliasEvent"):
-            if top is not None and top.is_map and top.expect_key:
-                top.key = event.value if kind == "ScalarEvent" else _COMPLEX_KEY
-                top.expect_key = False
-                continue
-            mark, end = event.start_mark, event.end_mark
-            style = event.style if kind == "ScalarEvent" else "*"
-            value = event.value if kind == "ScalarEvent" else ""
-            path = top.slot() if top is not None else ()
-            spans[path] = Span(mark.index, end.index, mark.line + 1, mark.column + 1, style, value)
-            if top is not None:
-                top.advance()
-        elif kind == "DocumentEndEvent":
-            break
-    return spans
 
 
 # --- edits ----------------------------------------------------------------------------------
@@ -341,8 +266,8 @@ def bump_repository(
 
     edits = [e for e in edits if e.old != e.new]
     new_project = apply_edits(project_text, edits)
-    new_spec = _validate_spec(files, new_project)
     _verify(PROJECT_PATH, new_project, edits)
+    new_spec = _validate_spec(files, new_project)
     overrides = _overrides(spec, files, selected, version, tag if tagged else None)
 
     all_edits = tuple(edits) + tuple(chart_edits)
@@ -396,14 +321,45 @@ def _validate_spec(files: Mapping[str, str], new_project: str) -> Spec:
 
 
 def _verify(file: str, text: str, edits: Sequence[Edit]) -> None:
-    """The edited text must read back with exactly the new values (a failure here is a bug)."""
-    data = yamlio.load(text)
+    """The edited text must read back with exactly the new values.
+
+    Files whose layout bump cannot edit in place (unusual tags, complex keys, ...) end here: a
+    located input error, the file left as it was.
+    """
+    first = min(edits, key=lambda e: e.span.start, default=None)
+    if first is None:
+        return
+    hint = "bump leaves the file unchanged; set the value by hand"
+    try:
+        data = yamlio.load(text)
+    except (yamlio.YAMLLoadError, ValueError, TypeError) as e:
+        # ValueError/TypeError: a tag such as !!float or !!int that the new text does not fit.
+        reason = e.message if isinstance(e, yamlio.YAMLLoadError) else str(e)
+        problem = Problem(
+            file, first.line, first.col, yamlio.format_path(first.path),
+            f"the edited file would not read back ({reason}); {hint}",
+        )  # fmt: skip
+        raise UsageError(str(problem)) from None
+    problems = []
     for edit in edits:
-        node = data
-        for part in edit.path:
-            node = node[part]
-        if node != edit.new:
-            raise RuntimeError(f"{file}: {yamlio.format_path(edit.path)} reads back as {node!r}")
+        node: Any = data
+        try:
+            for part in edit.path:
+                node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+        if node != edit.new or type(node) is not str:
+            problems.append(
+                Problem(
+                    file,
+                    edit.line,
+                    edit.col,
+                    yamlio.format_path(edit.path),
+                    f"would read back as {node!r}, not {edit.new!r}; {hint}",
+                )
+            )
+    if problems:
+        raise UsageError("\n".join(str(p) for p in problems))
 
 
 def _overrides(
@@ -480,22 +436,36 @@ def _chart_edits(
                 )
             )
     elif ("appVersion",) not in spans and span is not None:
-        # No appVersion yet: it goes on its own line after version's, as an empty span to fill.
-        eol = text.find("\n", span.end)
-        at = len(text) if eol < 0 else eol + 1
-        line_start = text.rfind("\n", 0, span.start) + 1
-        indent = len(text[line_start:]) - len(text[line_start:].lstrip(" "))
-        newline = "\r\n" if text[at - 2 : at] == "\r\n" else "\n"
-        empty = Span(at, at, span.line + 1, indent + 1, "insert", " " * indent + newline)
-        edits.append(
-            Edit(display, ("appVersion",), empty.line, empty.col, "", version, empty, True)
-        )
+        edits.append(_insert_app_version(display, text, span, version))
     return (path, display), text, edits
+
+
+def _insert_app_version(display: str, text: str, version: Span, new: str) -> Edit:
+    """No appVersion yet: an empty span to fill, right after version's value.
+
+    In a flow mapping (``{version: 1.0.0}``) it joins the mapping as ``, appVersion: "..."``;
+    in a block mapping it goes on its own line after version's, at the key's indentation.
+    """
+    if version.flow:
+        at = version.end
+        line, col = position(text, at)
+        empty = Span(at, at, line, col, "insert-flow", "")
+    else:
+        eol = text.find("\n", version.end)
+        at = len(text) if eol < 0 else eol + 1
+        indent = version.key_col
+        newline = "\r\n" if text[at - 2 : at] == "\r\n" else "\n"
+        line = position(text, version.end)[0] + 1
+        empty = Span(at, at, line, indent + 1, "insert", " " * indent + newline)
+    return Edit(display, ("appVersion",), empty.line, empty.col, "", new, empty, True)
 
 
 def _apply_chart(text: str, edits: Sequence[Edit]) -> str:
     for edit in sorted(edits, key=lambda e: e.span.start, reverse=True):
-        if edit.span.style == "insert":
+        if edit.span.style == "insert-flow":
+            token = f', appVersion: "{edit.new}"'
+            text = text[: edit.span.start] + token + text[edit.span.start :]
+        elif edit.span.style == "insert":
             indent, newline = edit.span.value.rstrip("\r\n"), edit.span.value.lstrip(" ")
             token = f'{indent}appVersion: "{edit.new}"{newline}'
             if edit.span.start == len(text) and not text.endswith("\n"):

@@ -363,7 +363,6 @@ def publish(
 ) -> None:
     """Publish HEAD's rendered environments onto their <prefix><env>-next branches."""
     from generator import branches
-
     from generator.progress import THRESHOLD, phases
 
     identity = branches.Identity.parse(author) if author else branches.DEFAULT_IDENTITY

@@ -2,52 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from generator import yamlio
+from generator.diffdata import Change, Normalize, compare_data, identity
+from generator.difffacts import (
+    EnvFacts,
+    SummaryItem,
+    compare_facts,
+    facts_from_files,
+    facts_from_spec,
+)
 from generator.errors import UsageError
 from generator.revisions import Tree
-from generator.spec import Environment, Spec
 
 # Files that describe a tree rather than deploy anything.
 IGNORED_FILES = frozenset({"README.md", "hydrator.metadata"})
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
 BOOTSTRAP = "bootstrap"
-# List items are matched by the first of these keys that identifies every item on both sides.
-LIST_KEYS = ("name", "key", "branch")
 _DOCUMENT_START = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
-_SIMPLE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-Normalize = Callable[[str], str]
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
-"""Stands for "no such key" on one side of a Change."""
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One changed leaf: a value added, removed or replaced."""
-
-    path: str
-    before: Any = MISSING
-    after: Any = MISSING
-
-    @property
-    def op(self) -> str:
-        if self.before is MISSING:
-            return "added"
-        return "removed" if self.after is MISSING else "changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +39,6 @@ class ObjectDiff:
     changes: tuple[Change, ...]
     note: str | None = None
     """Set when the content could not be compared as data (text files, invalid YAML)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryItem:
-    """One headline change: a version, a tag, an app or environment added, gates, ..."""
-
-    kind: str
-    subject: str | None
-    """The app (or, for the bootstrap, the object) it concerns; None for the environment itself."""
-    before: str | None
-    after: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,136 +103,6 @@ class Diff:
 # --- comparing data ----------------------------------------------------------------------------
 
 
-def _identity(value: str) -> str:
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class _Keyed:
-    key: str
-    value: Any
-
-
-def format_path(path: Sequence[str | int | _Keyed]) -> str:
-    """``('a', 'b.c', 0, Keyed('name', 'x'))`` → ``a["b.c"][0][name=x]``."""
-    out = ""
-    for part in path:
-        if isinstance(part, _Keyed):
-            out += f"[{part.key}={part.value}]"
-        elif isinstance(part, int):
-            out += f"[{part}]"
-        elif _SIMPLE_KEY.fullmatch(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{json.dumps(part, ensure_ascii=False)}]"
-    return out
-
-
-def compare_data(
-    before: Any,
-    after: Any,
-    normalize_before: Normalize = _identity,
-    normalize_after: Normalize = _identity,
-    ignore: frozenset[str] = frozenset(),
-) -> list[Change]:
-    """Every changed leaf between two parsed documents; key order and formatting never count.
-
-    Strings are compared through the normalizers (used to ignore names that differ by design);
-    paths in ``ignore`` (formatted) are skipped.
-    """
-    out: list[Change] = []
-    _Comparer(normalize_before, normalize_after, ignore, out).compare(before, after, ())
-    return out
-
-
-class _Comparer:
-    def __init__(
-        self, nb: Normalize, na: Normalize, ignore: frozenset[str], out: list[Change]
-    ) -> None:
-        self.nb, self.na, self.ignore, self.out = nb, na, ignore, out
-
-    def compare(self, before: Any, after: Any, path: tuple[Any, ...]) -> None:
-        if self.ignore and format_path(path) in self.ignore:
-            return
-        if isinstance(before, dict) and isinstance(after, dict):
-            for key in sorted(set(before) | set(after), key=str):
-                sub = (*path, key)
-                if key not in after:
-                    self.leaves(sub, before[key], removed=True)
-                elif key not in before:
-                    self.leaves(sub, after[key], removed=False)
-                else:
-                    self.compare(before[key], after[key], sub)
-        elif isinstance(before, list) and isinstance(after, list):
-            self.compare_lists(before, after, path)
-        elif not self.same(before, after):
-            self.out.append(Change(format_path(path), before, after))
-
-    def compare_lists(self, before: list[Any], after: list[Any], path: tuple[Any, ...]) -> None:
-        key = _list_key(before, after)
-        if key is not None:
-            old = {item[key]: item for item in before}
-            new = {item[key]: item for item in after}
-            for value in [*old, *(v for v in new if v not in old)]:
-                sub = (*path, _Keyed(key, value))
-                if value not in new or value not in old:
-                    # The key is in the path already; list the item's other fields.
-                    item = old[value] if value not in new else new[value]
-                    rest = {k: v for k, v in item.items() if k != key}
-                    self.leaves(sub, rest or item, removed=value not in new)
-                else:
-                    self.compare(old[value], new[value], sub)
-        elif all(not isinstance(v, (dict, list)) for v in [*before, *after]):
-            # A list of scalars is one value: lists are replaced whole by the spec's merge rules.
-            if len(before) != len(after) or not all(map(self.same, before, after)):
-                self.out.append(Change(format_path(path), before, after))
-        else:
-            for index in range(max(len(before), len(after))):
-                sub = (*path, index)
-                if index >= len(after):
-                    self.leaves(sub, before[index], removed=True)
-                elif index >= len(before):
-                    self.leaves(sub, after[index], removed=False)
-                else:
-                    self.compare(before[index], after[index], sub)
-
-    def leaves(self, path: tuple[Any, ...], value: Any, removed: bool) -> None:
-        """An added or removed subtree, one line per leaf so a reviewer sees every value."""
-        if self.ignore and format_path(path) in self.ignore:
-            return
-        if isinstance(value, dict) and value:
-            for key in sorted(value, key=str):
-                self.leaves((*path, key), value[key], removed)
-        elif removed:
-            self.out.append(Change(format_path(path), before=value))
-        else:
-            self.out.append(Change(format_path(path), after=value))
-
-    def same(self, before: Any, after: Any) -> bool:
-        if isinstance(before, bool) or isinstance(after, bool):
-            return type(before) is type(after) and before == after
-        if isinstance(before, str) and isinstance(after, str):
-            return before == after or self.nb(before) == self.na(after)
-        if isinstance(before, (int, float)) and isinstance(after, (int, float)):
-            return before == after
-        return type(before) is type(after) and bool(before == after)
-
-
-def _list_key(before: list[Any], after: list[Any]) -> str | None:
-    items = [*before, *after]
-    if not items or not all(isinstance(item, dict) for item in items):
-        return None
-    for key in LIST_KEYS:
-        values = [item.get(key) for item in items]
-        if (
-            all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values)
-            and len({i[key] for i in before}) == len(before)
-            and len({i[key] for i in after}) == len(after)
-        ):
-            return key
-    return None
-
-
 # --- objects in a tree --------------------------------------------------------------------------
 
 
@@ -297,7 +133,7 @@ def _parse_file(path: str, text: str, normalize: Normalize) -> Iterator[tuple[An
         )
         return
     for index, data in enumerate(documents):
-        identity = _k8s_identity(data)
+        identity = _k8sidentity(data)
         if identity is None:
             doc_id = path if len(documents) == 1 else f"{path}#{index + 1}"
             yield ("file", doc_id), _Object(doc_id, PurePosixPath(path).stem, data)
@@ -308,7 +144,7 @@ def _parse_file(path: str, text: str, normalize: Normalize) -> Iterator[tuple[An
         yield key, _Object(f"{kind} {shown}".rstrip(), kind, data)
 
 
-def _k8s_identity(data: Any) -> tuple[str, str, str, str] | None:
+def _k8sidentity(data: Any) -> tuple[str, str, str, str] | None:
     if not isinstance(data, dict):
         return None
     api, kind = data.get("apiVersion"), data.get("kind")
@@ -333,13 +169,13 @@ def _objects(
 def compare_files(
     before: Mapping[str, str],
     after: Mapping[str, str],
-    normalize_before: Normalize = _identity,
-    normalize_after: Normalize = _identity,
+    normalize_before: Normalize = identity,
+    normalize_after: Normalize = identity,
     ignore: Mapping[str, frozenset[str]] | None = None,
 ) -> list[ObjectDiff]:
     """Compare two sets of files object by object; files with identical text are never parsed."""
     ignore = ignore or {}
-    if normalize_before is _identity and normalize_after is _identity:
+    if normalize_before is identity and normalize_after is identity:
         paths = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
     else:
         paths = sorted(set(before) | set(after))
@@ -371,149 +207,6 @@ def compare_files(
 def _object_order(key: tuple[Any, ...]) -> tuple[Any, ...]:
     """Chart files first (by path), then Kubernetes objects by kind, namespace and name."""
     return (0, key[1]) if key[0] == "file" else (1, key[2], key[3], key[4], key[1])
-
-
-# --- the headline facts of an environment -------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AppFacts:
-    chart: str | None
-    version: str | None
-    image_tag: str | None
-    pull_policy: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class EnvFacts:
-    """What the summary reports; None where a side cannot know it (e.g. gates on a branch)."""
-
-    apps: Mapping[str, AppFacts]
-    namespace: str | None = None
-    cluster: str | None = None
-    auto_merge: bool | None = None
-    active_gates: tuple[str, ...] | None = None
-    proposed_gates: tuple[str, ...] | None = None
-
-
-def facts_from_spec(spec: Spec, env: Environment) -> EnvFacts:
-    project = spec.project
-    return EnvFacts(
-        apps={
-            app.name: AppFacts(
-                f"{app.chart.repository}/{app.chart.name}",
-                app.chart.version,
-                app.image_tag,
-                app.pull_policy,
-            )
-            for app in env.apps
-        },
-        namespace=env.namespace,
-        cluster=env.server or env.cluster_name,
-        auto_merge=env.auto_merge,
-        active_gates=tuple(dict.fromkeys(project.active_gates + env.active_gates)),
-        proposed_gates=tuple(dict.fromkeys(project.proposed_gates + env.proposed_gates)),
-    )
-
-
-_README_ROW = re.compile(r"^\|(.*)\|\s*$", re.MULTILINE)
-
-
-def facts_from_files(files: Mapping[str, str]) -> EnvFacts:
-    """From an environment's rendered subtree: each app's Chart.yaml (dependency and appVersion),
-    and the pull policy column of README.md's table when there is one."""
-    policies = _readme_policies(files.get("README.md", ""))
-    apps: dict[str, AppFacts] = {}
-    for path, text in files.items():
-        parts = path.split("/")
-        if len(parts) != 2 or parts[1] != "Chart.yaml":
-            continue
-        try:
-            chart = yamlio.load(text)
-        except yamlio.YAMLLoadError:
-            chart = None
-        chart = chart if isinstance(chart, dict) else {}
-        deps = chart.get("dependencies")
-        dep = deps[0] if isinstance(deps, list) and deps and isinstance(deps[0], dict) else {}
-        ref = f"{dep.get('repository', '')}/{dep.get('name', '')}" if dep else None
-        version, tag = dep.get("version"), chart.get("appVersion")
-        apps[parts[0]] = AppFacts(
-            ref,
-            None if version is None else str(version),
-            None if tag is None else str(tag),
-            policies.get(parts[0]),
-        )
-    return EnvFacts(apps=dict(sorted(apps.items())))
-
-
-def _readme_policies(text: str) -> dict[str, str]:
-    rows = [
-        [cell.strip().strip("`") for cell in row.split("|")] for row in _README_ROW.findall(text)
-    ]
-    if not rows or "pull policy" not in rows[0] or "app" not in rows[0]:
-        return {}
-    app, policy = rows[0].index("app"), rows[0].index("pull policy")
-    return {
-        row[app]: row[policy]
-        for row in rows[2:]
-        if len(row) == len(rows[0]) and row[policy] not in ("", "-")
-    }
-
-
-def _show(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return ", ".join(value) or "none"
-    return str(value)
-
-
-def compare_facts(before: EnvFacts, after: EnvFacts) -> list[SummaryItem]:
-    items: list[SummaryItem] = []
-    for kind, attr in (
-        ("namespace", "namespace"),
-        ("cluster", "cluster"),
-        ("auto-merge", "auto_merge"),
-        ("active-gates", "active_gates"),
-        ("proposed-gates", "proposed_gates"),
-    ):
-        old, new = getattr(before, attr), getattr(after, attr)
-        if old is not None and new is not None and old != new:
-            items.append(SummaryItem(kind, None, _show(old), _show(new)))
-    for app in [*before.apps, *(a for a in after.apps if a not in before.apps)]:
-        old_app, new_app = before.apps.get(app), after.apps.get(app)
-        if old_app is None or new_app is None:
-            shown = _describe(new_app or old_app)
-            items.append(
-                SummaryItem(
-                    "app-added" if old_app is None else "app-removed",
-                    app,
-                    None if old_app is None else shown,
-                    shown if old_app is None else None,
-                )
-            )
-            continue
-        for kind, attr in (
-            ("chart", "chart"),
-            ("chart-version", "version"),
-            ("image-tag", "image_tag"),
-            ("pull-policy", "pull_policy"),
-        ):
-            old, new = getattr(old_app, attr), getattr(new_app, attr)
-            if old != new:
-                items.append(SummaryItem(kind, app, old, new))
-    return items
-
-
-def _describe(app: AppFacts | None) -> str:
-    assert app is not None
-    parts = [
-        f"chart {app.version}" if app.version else None,
-        f"image {app.image_tag}" if app.image_tag else None,
-    ]
-    return ", ".join(p for p in parts if p) or "-"
 
 
 # --- trees → sections ---------------------------------------------------------------------------

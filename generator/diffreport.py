@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from generator.diff import BOOTSTRAP, MISSING, Change, Diff, ObjectDiff, Section, Side, SummaryRow
+from generator.diff import BOOTSTRAP, Diff, ObjectDiff, Section, Side, SummaryRow
+from generator.diffdata import MISSING, Change
 from generator.revisions import WORKING_TREE
 
 DEFAULT_MAX_CHARS = 65_000
 MIN_MAX_CHARS = 2_000
 MAX_VALUE_CHARS = 160
 NAMES_SHOWN = 8
-# Room kept free for the truncation note, whatever it lists.
-NOTE_RESERVE = 900
+# Section names longer than this are clipped in the truncation note.
+NOTE_NAME_CHARS = 64
 # Lets a CI job find and update its earlier comment instead of adding a new one.
 MARKER = "<!-- gitops-gen diff -->"
 
@@ -59,9 +61,11 @@ def show_value(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     elif value is None:
         text = "null"
     elif isinstance(value, (int, float)):
-        text = str(value)
+        text = str(json_safe(value))
     else:
-        text = json.dumps(value, ensure_ascii=False, default=str, separators=(", ", ": "))
+        text = json.dumps(
+            json_safe(value), ensure_ascii=False, default=str, separators=(", ", ": ")
+        )
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -197,46 +201,116 @@ def _summary_text(row: SummaryRow, code: Callable[[str], str] = str) -> str:
 # --- markdown -----------------------------------------------------------------------------------
 
 
-def md_code(text: str) -> str:
-    """Inline code that survives backticks and pipes (inside tables)."""
-    text = text.replace("|", "\\|").replace("\n", " ")
+def md_code(text: str, table: bool = False) -> str:
+    """Inline code that survives backticks; pipes are escaped only for a table cell (``table``),
+    where GitHub needs ``\\|``; anywhere else the backslash would show literally."""
+    text = text.replace("\n", " ")
+    if table:
+        text = text.replace("|", "\\|")
     if "`" not in text:
         return f"`{text}`"
     fence = "`" * (max(len(run) for run in re.findall(r"`+", text)) + 1)
     return f"{fence} {text} {fence}"
 
 
-def format_markdown(diff: Diff, max_chars: int = DEFAULT_MAX_CHARS) -> str:
-    """A pull request comment: header and summary table always, then one <details> per section.
+def md_cell(text: str) -> str:
+    """Inline code inside a table cell."""
+    return md_code(text, table=True)
 
-    It stays within ``max_chars``: details that do not fit are left out with a note saying what.
+
+def format_markdown(diff: Diff, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """A pull request comment: header and summary table, then one <details> per section.
+
+    It never exceeds ``max_chars`` (at least MIN_MAX_CHARS). When everything does not fit, room is
+    first kept for the truncation note (its longest possible text), then the header takes what it
+    needs (summary rows, then the headline's names, give way with a note when it would not fit),
+    and the sections fill what is left; sections that do not fit are cut short or left out.
     """
     max_chars = max(max_chars, MIN_MAX_CHARS)
-    head = _markdown_head(diff, max_chars - NOTE_RESERVE)
     blocks = [(s.name, _markdown_section(s)) for s in diff.sections if s.status != "unchanged"]
+    head, whole = _markdown_head(diff, max_chars)
+    out = _finish(head + "".join(block for _, block in blocks))
+    if whole and len(out) <= max_chars:
+        return out
+    names = [name for name, _ in blocks]
+    reserve = len(_worst_truncation_note(max_chars, names)) if blocks else 0
+    head, whole = _markdown_head(diff, max_chars - reserve)
     out = head
-    budget = max_chars - NOTE_RESERVE
+    room = max_chars - reserve - len(head)
     left_out: list[str] = []
     cut_short: str | None = None
     for index, (name, block) in enumerate(blocks):
-        if len(out) + len(block) <= budget:
+        if len(block) <= room:
             out += block
+            room -= len(block)
             continue
-        partial = _cut(block, budget - len(out))
+        partial = _cut(block, room)
         if partial:
             out += partial
             cut_short = name
-        left_out = [n for n, _ in blocks[index + (1 if partial else 0) :]]
+        left_out = names[index + (1 if partial else 0) :]
         break
     if left_out or cut_short:
-        whole = "more summary rows left out" not in head
         out += _truncation_note(max_chars, left_out, cut_short, len(blocks), whole)
-    out = out.rstrip("\n") + "\n"
-    assert len(out) <= max_chars, (len(out), max_chars)
-    return out
+    return _finish(out)
 
 
-def _markdown_head(diff: Diff, budget: int) -> str:
+def _finish(text: str) -> str:
+    """Exactly one line break at the end (never longer than ``text``, which ends with one)."""
+    return text.rstrip("\n") + "\n"
+
+
+_TABLE_HEAD = ("| change | before | after | environments |", "|---|---|---|---|")
+
+
+def _markdown_head(diff: Diff, budget: int) -> tuple[str, bool]:
+    """The header within ``budget`` characters where possible, and whether its summary is whole.
+
+    In order, until it fits: every summary row; as many rows as fit, with a note of how many are
+    left out; the headline without environment names; a bounded minimal header.
+    """
+    rows = [
+        f"| {what(row.kind, row.subject, md_cell)} "
+        f"| {_cell(row.before)} | {_cell(row.after)} "
+        f"| {_names(row.environments, md_cell)} |"
+        for row in diff.summary_rows()
+    ]
+    table = [*_TABLE_HEAD, *rows, ""] if rows else []
+    for intro in (_intro(diff, names=True), _intro(diff, names=False)):
+        text = _lines(intro + table)
+        if len(text) <= budget:
+            return text, True
+        kept: list[str] = []
+        note = max(_rows_left_out(len(rows), True), _rows_left_out(len(rows), False), key=len)
+        room = budget - len(_lines([*intro, *_TABLE_HEAD, "", note, ""]))
+        for row in rows:
+            if len(row) + 1 > room:
+                break
+            kept.append(row)
+            room -= len(row) + 1
+        if room < 0:
+            continue
+        dropped = len(rows) - len(kept)
+        lines = intro + ([*_TABLE_HEAD, *kept, ""] if kept else [])
+        return _lines([*lines, _rows_left_out(dropped, bool(kept)), ""]), False
+    minimal = [
+        MARKER,
+        "### gitops-gen diff",
+        "",
+        _short_headline(diff),
+        "",
+        "_The revisions, the headline's names and the summary are left out to stay under the size "
+        "limit; run `gitops-gen diff --format json` to see them._",
+        "",
+    ]
+    return _lines(minimal), False
+
+
+def _lines(lines: Sequence[str]) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+def _intro(diff: Diff, names: bool) -> list[str]:
     lines = [
         MARKER,
         f"### {_title(diff, md_code)}",
@@ -246,29 +320,38 @@ def _markdown_head(diff: Diff, budget: int) -> str:
     ]
     for note in diff.notes:
         lines += [f"_{note}_", ""]
-    lines += [_headline(diff, md_code), ""]
-    rows = diff.summary_rows()
-    if rows:
-        lines += ["| change | before | after | environments |", "|---|---|---|---|"]
-        dropped = 0
-        for index, row in enumerate(rows):
-            line = (
-                f"| {what(row.kind, row.subject, md_code)} "
-                f"| {_cell(row.before)} | {_cell(row.after)} "
-                f"| {_names(row.environments, md_code)} |"
-            )
-            if sum(len(x) + 1 for x in lines) + len(line) + 200 > budget:
-                dropped = len(rows) - index
-                break
-            lines.append(line)
-        lines.append("")
-        if dropped:
-            lines += [f"_{dropped} more summary rows left out to stay under the size limit._", ""]
-    return "\n".join(lines) + "\n"
+    if names:
+        lines += [_headline(diff, md_code), ""]
+    else:
+        lines += [
+            _short_headline(diff) + " _(Names left out to stay under the size limit.)_",
+            "",
+        ]
+    return lines
+
+
+def _short_headline(diff: Diff) -> str:
+    """The headline with counts only: its length does not depend on any name."""
+    changed = sum(s.status != "unchanged" for s in diff.environments)
+    total = len(diff.environments)
+    text = f"{changed} of {total} environment{_s(total)} change{'s' if total == 1 else ''}."
+    if diff.bootstrap is not None and diff.bootstrap.status != "unchanged":
+        count = len(diff.bootstrap.objects)
+        text += f" {count} shared bootstrap object{_s(count)} change{'s' if count == 1 else ''}."
+    return text
+
+
+def _rows_left_out(count: int, some_shown: bool) -> str:
+    if some_shown:
+        return f"_{count} more summary rows left out to stay under the size limit._"
+    return (
+        f"_The summary ({count} row{_s(count)}) is left out to stay under the size limit; "
+        "run `gitops-gen diff --format json` to see it._"
+    )
 
 
 def _cell(value: str | None) -> str:
-    return md_code(show_value(value)) if value is not None else ""
+    return md_cell(show_value(value)) if value is not None else ""
 
 
 def _markdown_section(section: Section) -> str:
@@ -318,9 +401,9 @@ def _truncation_note(
 ) -> str:
     parts = []
     if cut_short:
-        parts.append(f"the details of {md_code(cut_short)} are cut short")
+        parts.append(f"the details of {md_code(_note_name(cut_short))} are cut short")
     if left_out:
-        names = [("shared bootstrap objects" if n == BOOTSTRAP else n) for n in left_out]
+        names = [_note_name(n) for n in left_out]
         parts.append(f"{len(left_out)} of {total} sections are left out: {_names(names, md_code)}")
     return (
         f"> **Truncated** to stay under {max_chars:,} characters: {'; '.join(parts)}. "
@@ -328,6 +411,22 @@ def _truncation_note(
         + "Run `gitops-gen diff --env ENV` (or `--format json`) "
         "to see every change.\n"
     )
+
+
+def _note_name(name: str) -> str:
+    """A section's name as the note shows it: bounded, so the note's length is too."""
+    name = "shared bootstrap objects" if name == BOOTSTRAP else name
+    return name if len(name) <= NOTE_NAME_CHARS else name[: NOTE_NAME_CHARS - 1] + "…"
+
+
+def _worst_truncation_note(max_chars: int, names: Sequence[str]) -> str:
+    """The longest note any truncation of these sections can need.
+
+    Every part of a real note is at most as long as here: the cut-short name is the longest, the
+    first names listed are the longest, and the counts have the most digits.
+    """
+    by_length = sorted(names, key=lambda n: len(md_code(_note_name(n))), reverse=True)
+    return _truncation_note(max_chars, by_length, by_length[0], len(names), True)
 
 
 # --- json ---------------------------------------------------------------------------------------
@@ -356,9 +455,23 @@ def to_json(diff: Diff) -> dict[str, Any]:
 
 
 def format_json(diff: Diff) -> str:
-    return (
-        json.dumps(to_json(diff), indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    """Strict JSON (no NaN or Infinity, which most readers reject): see ``json_safe``."""
+    data = json_safe(to_json(diff))
+    text = json.dumps(
+        data, indent=2, sort_keys=True, ensure_ascii=False, default=str, allow_nan=False
     )
+    return text + "\n"
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float as its YAML spelling: ``.nan``, ``.inf``, ``-.inf``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
 
 
 def _side_json(side: Side) -> dict[str, Any]:

@@ -1,13 +1,14 @@
-"""All git access: plumbing through the git binary, with a clean environment and explicit identities."""
+"""All git access: plumbing through the git binary, with a clean environment and identities."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from generator.errors import GitError
+from generator.errors import GitError, UsageError
 
 # Variables that would redirect git away from the repository we name, or change its output.
 _LEAKY = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE")
@@ -41,8 +42,7 @@ def run_git(
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
     if check and result.returncode != 0:
-        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = message[-1] if message else f"exit {result.returncode}"
+        detail = failure_reason(result.stderr) or f"exit {result.returncode}"
         raise GitError(f"git {args[0]} failed: {detail}")
     return result
 
@@ -68,7 +68,7 @@ def read_files(root: Path, rev: str, prefix: str) -> dict[str, bytes]:
         if not record:
             continue
         meta, _, path = record.partition(b"\t")
-        mode, kind, sha = meta.decode().split()
+        _mode, kind, sha = meta.decode().split()
         if kind == "blob":
             entries.append((path.decode("utf-8"), sha))
     blobs = cat_blobs(root, [sha for _, sha in entries])
@@ -79,7 +79,8 @@ def cat_blobs(root: Path, shas: Sequence[str]) -> list[bytes]:
     """The contents of many blobs with one ``git cat-file --batch``."""
     if not shas:
         return []
-    out = run_git(root, "cat-file", "--batch", input="".join(s + "\n" for s in shas).encode()).stdout
+    batch = "".join(s + "\n" for s in shas).encode()
+    out = run_git(root, "cat-file", "--batch", input=batch).stdout
     blobs: list[bytes] = []
     pos = 0
     for _ in shas:
@@ -92,6 +93,12 @@ def cat_blobs(root: Path, shas: Sequence[str]) -> list[bytes]:
 
 
 # --- publishing: object batches, ref transactions, remotes ---
+
+
+def require_repository(root: Path) -> None:
+    """Exit 2 (a usage error, not a git failure) when ``root`` is not in a git repository."""
+    if run_git(root, "rev-parse", "--git-dir", check=False).returncode != 0:
+        raise UsageError(f"{root} is not a git repository")
 
 
 def is_bare(root: Path) -> bool:
@@ -163,10 +170,15 @@ def list_refs(root: Path, *patterns: str) -> dict[str, str]:
 
 
 def update_refs(root: Path, updates: Sequence[tuple[str, str | None, str | None]]) -> None:
-    """One all-or-nothing transaction of (ref, new or None to delete, old or None to create)."""
+    """One all-or-nothing transaction of (ref, new or None to delete, old or None to create).
+
+    ``new == old`` verifies that the ref still has that value without moving it.
+    """
     lines = ["start"]
     for ref, new, old in updates:
-        if new is None:
+        if new is not None and new == old:
+            lines.append(f"verify {ref} {old}")
+        elif new is None:
             lines.append(f"delete {ref}" + (f" {old}" if old else ""))
         elif old is None:
             lines.append(f"create {ref} {new}")
@@ -200,8 +212,8 @@ def missing_commits(root: Path, shas: Sequence[str]) -> set[str]:
 def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
     result = run_git(root, "merge-base", "--is-ancestor", ancestor, descendant, check=False)
     if result.returncode not in (0, 1):
-        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git merge-base failed: {detail[-1] if detail else result.returncode}")
+        detail = failure_reason(result.stderr) or f"exit {result.returncode}"
+        raise GitError(f"git merge-base failed: {detail}")
     return result.returncode == 0
 
 
@@ -216,14 +228,14 @@ def fetch(root: Path, remote: str, refspecs: Sequence[str], check: bool = True) 
         remote, *refspecs, check=False,
     )
     if result.returncode != 0 and check:
-        raise GitError(f"cannot fetch from {remote}: {_last_line(result.stderr)}")
+        raise GitError(f"cannot fetch from {remote}: {failure_reason(result.stderr)}")
     return result.returncode == 0
 
 
 def ls_remote(root: Path, remote: str, *patterns: str) -> dict[str, str]:
     result = run_git(root, "ls-remote", remote, *patterns, check=False)
     if result.returncode != 0:
-        raise GitError(f"cannot reach {remote}: {_last_line(result.stderr)}")
+        raise GitError(f"cannot reach {remote}: {failure_reason(result.stderr)}")
     refs: dict[str, str] = {}
     for line in result.stdout.decode().splitlines():
         sha, _, name = line.partition("\t")
@@ -244,7 +256,7 @@ _OUT_OF_DATE = (
 
 
 def push_atomic(root: Path, remote: str, refspecs: Sequence[str]) -> tuple[bool, bool, str]:
-    """One ``git push --atomic``: (accepted, rejected as out of date, git's last message line)."""
+    """One ``git push --atomic``: (accepted, rejected as out of date, why it failed: one line)."""
     result = run_git(root, "push", "--atomic", "--porcelain", remote, *refspecs, check=False)
     if result.returncode == 0:
         return True, False, ""
@@ -253,9 +265,46 @@ def push_atomic(root: Path, remote: str, refspecs: Sequence[str]) -> tuple[bool,
         flag, _, rest = line.partition("\t")
         if flag == "!" and any(reason in rest for reason in _OUT_OF_DATE):
             stale = True
-    return False, stale, _last_line(result.stderr) or _last_line(result.stdout)
+    return False, stale, failure_reason(result.stderr, result.stdout) or "no message"
 
 
-def _last_line(data: bytes) -> str:
-    lines = [ln.strip() for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
-    return lines[-1] if lines else "no message"
+_CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x1f\x7f]")
+# Lines git adds to every failure of its kind: they never say why.
+_BOILERPLATE = (
+    "could not read from remote repository",
+    "failed to push some refs",
+    "please make sure you have the correct access rights",
+    "and the repository exists",
+    "the remote end hung up unexpectedly",
+)
+_MAX_REASON = 300
+
+
+def failure_reason(stderr: bytes, porcelain: bytes = b"") -> str:
+    """The cause of a git failure as one line: the first ``fatal:``, the first ref a push
+    rejected (with its reason), and what the remote said (a hook's message); git's generic
+    trailer lines are dropped. Empty when git said nothing."""
+    lines = [
+        _CONTROL.sub("", line).strip()
+        for line in stderr.decode("utf-8", "replace").replace("\r", "\n").splitlines()
+    ]
+    lines = [ln for ln in lines if ln and not any(b in ln.lower() for b in _BOILERPLATE)]
+    parts: list[str] = []
+    fatal = [ln.removeprefix("fatal:").strip() for ln in lines if ln.startswith("fatal:")]
+    if fatal:
+        parts.append(fatal[0])
+    for record in porcelain.decode("utf-8", "replace").splitlines():
+        fields = record.split("\t")
+        if len(fields) >= 3 and fields[0] == "!":
+            ref = fields[1].rpartition(":")[2]
+            parts.append(f"{ref} {fields[2].replace('[', '').replace(']', '').strip()}")
+            break
+    said = [ln.removeprefix("remote:").strip() for ln in lines if ln.startswith("remote:")]
+    said = [ln.removeprefix("error:").strip() for ln in said if ln.strip(" -=*")]
+    if said:
+        parts.append(said[0])
+    if not parts:
+        errors = [ln.removeprefix("error:").strip() for ln in lines if ln.startswith("error:")]
+        parts.append(errors[0] if errors else lines[-1] if lines else "")
+    reason = ": ".join(p for p in parts if p)
+    return reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 3] + "..."

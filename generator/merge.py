@@ -14,7 +14,7 @@ def deep_merge(base: Any, override: Any) -> Any:
     - Anything else (scalars, lists, a map over a scalar) replaces the base value whole.
     """
     if not isinstance(base, Mapping) or not isinstance(override, Mapping):
-        return _copy(override)
+        return _strip_nulls(override)
     merged = {key: _copy(value) for key, value in base.items()}
     for key, value in override.items():
         if value is None:

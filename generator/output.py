@@ -7,6 +7,7 @@ import errno
 import os
 import shutil
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,13 +76,11 @@ def unified_diff(plan: Mapping[str, str], current: Mapping[str, bytes], changes:
         new = plan.get(path, "")
         a = f"a/{RENDERED}/{path}" if path in current else "/dev/null"
         b = f"b/{RENDERED}/{path}" if path in plan else "/dev/null"
-        out.extend(
-            difflib.unified_diff(
-                old.splitlines(keepends=True), new.splitlines(keepends=True), a, b, n=3
-            )
-        )
-        if out and not out[-1].endswith("\n"):
-            out[-1] += "\n\\ No newline at end of file\n"
+        for line in difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), a, b, n=3
+        ):
+            # Either side's last line may lack a newline, in the middle of a hunk too.
+            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
 
 
@@ -92,7 +91,7 @@ def write_atomically(root: Path, plan: Mapping[str, str], current: Mapping[str, 
     then swapped in with one rename (renameat2 RENAME_EXCHANGE where the kernel has it).
     """
     target = root / RENDERED
-    clean_leftovers(root)
+    clean_leftovers(root)  # the caller holds the lock: any staging tree left is a dead run's
     staging = root / f"{_TMP_PREFIX}{os.getpid()}"
     try:
         _build(staging, target, plan, current)
@@ -107,6 +106,22 @@ def write_atomically(root: Path, plan: Mapping[str, str], current: Mapping[str, 
         raise OutputError(
             f"could not write {RENDERED}/ ({reason}); it is unchanged. Fix the cause and run again."
         ) from None
+
+
+@contextmanager
+def locked(root: Path) -> Iterator[None]:
+    """Serialise the writers of one repository's rendered/ (an flock on the repository folder)."""
+    try:
+        import fcntl
+    except ImportError:  # no flock: a single writer is assumed
+        yield
+        return
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def clean_leftovers(root: Path) -> None:

@@ -24,7 +24,12 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 def load_current_spec(root: Path) -> Spec:
     """The spec in the working tree, or at HEAD in a bare repository."""
-    head = gitio.rev_parse(root, "HEAD") if gitio.is_bare(root) else "HEAD"
+    gitio.require_repository(root)
+    if not gitio.is_bare(root):
+        from generator.spec import load_spec
+
+        return load_spec(root)
+    head = gitio.rev_parse(root, "HEAD")
     if head is None:
         raise UsageError("the repository has no commits, so no spec")
     return branches.head_spec(root, head)
@@ -159,22 +164,25 @@ def _app_versions(
     charts = gitio.cat_objects(root, [f"{tip}:{name}/Chart.yaml" for tip, name in wanted])
     found: dict[str, list[AppVersion]] = {tip: [] for tip in unique}
     for (tip, name), chart in zip(wanted, charts, strict=True):
-        if chart is None:
+        if chart is None or chart[0] != "blob":
             continue
         try:
             data = yamlio.load(chart[1].decode("utf-8"))
         except (yamlio.YAMLLoadError, UnicodeDecodeError):
             data = None
         data = data if isinstance(data, dict) else {}
-        deps = data.get("dependencies") or [{}]
-        version = deps[0].get("version") if isinstance(deps[0], dict) else None
-        tag = data.get("appVersion")
-        found[tip].append(
-            AppVersion(
-                name, None if version is None else str(version), None if tag is None else str(tag)
-            )
-        )
+        deps = data.get("dependencies")
+        first = deps[0] if isinstance(deps, list) and deps else None
+        version = first.get("version") if isinstance(first, dict) else None
+        found[tip].append(AppVersion(name, _scalar(version), _scalar(data.get("appVersion"))))
     return {tip: tuple(apps) for tip, apps in found.items()}
+
+
+def _scalar(value: object) -> str | None:
+    """A version as text; None (shown as unknown) for anything a hand edit made of it."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return str(value)
 
 
 def status_table(statuses: Sequence[EnvironmentStatus]) -> str:

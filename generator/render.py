@@ -29,8 +29,15 @@ def application_name(env: Environment, app: AppRelease) -> str:
     return f"{app.name}-{env.name}"
 
 
-def render(spec: Spec, templates: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The whole rendered/ tree; raises RenderError (template problems) before returning anything."""
+def render(
+    spec: Spec,
+    templates: Mapping[str, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, str]:
+    """The whole rendered/ tree; raises RenderError (template problems) before returning anything.
+
+    ``progress(n)`` is called as environments are done (for a progress line).
+    """
     from generator.templating import make_environment
 
     jinja = make_environment(templates)
@@ -58,16 +65,16 @@ def render(spec: Spec, templates: Mapping[str, str] | None = None) -> dict[str, 
 
     environments = spec.environments
 
-    def render_part(start: int, stop: int) -> dict[str, str]:
+    def render_part(start: int, stop: int, tick: Callable[[int], None] | None) -> dict[str, str]:
         previous = environments[start - 1] if start > 0 else None
         return _render_environments(
-            renderer, templates_by_role, common, part_of, environments[start:stop], previous
+            renderer, templates_by_role, common, part_of, environments[start:stop], previous, tick
         )
 
     if len(environments) >= PARALLEL_FROM and _can_fork():
-        plan.update(_in_parallel(render_part, len(environments)))
+        plan.update(_in_parallel(render_part, len(environments), progress))
     else:
-        plan.update(render_part(0, len(environments)))
+        plan.update(render_part(0, len(environments), progress))
     resources_list = sorted(
         path.removeprefix("bootstrap/") for path in plan if path.startswith("bootstrap/")
     )
@@ -87,7 +94,12 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and not os.environ.get("GITOPS_GEN_NO_FORK")
 
 
-def _in_parallel(render_part: Callable[[int, int], dict[str, str]], count: int) -> dict[str, str]:
+RenderPart = Callable[[int, int, Callable[[int], None] | None], dict[str, str]]
+
+
+def _in_parallel(
+    render_part: RenderPart, count: int, tick: Callable[[int], None] | None
+) -> dict[str, str]:
     """Render the second half of the environments in a forked child while this process renders
     the first half.
 
@@ -105,7 +117,7 @@ def _in_parallel(render_part: Callable[[int, int], dict[str, str]], count: int) 
         code = 1
         try:
             os.close(read_fd)
-            data = pickle.dumps(render_part(half, count), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(render_part(half, count, None), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(data)
             code = 0
@@ -113,7 +125,7 @@ def _in_parallel(render_part: Callable[[int, int], dict[str, str]], count: int) 
             os._exit(code)
     os.close(write_fd)
     try:
-        files = render_part(0, half)
+        files = render_part(0, half, tick)
     except BaseException:
         os.close(read_fd)
         os.waitpid(pid, 0)
@@ -123,8 +135,10 @@ def _in_parallel(render_part: Callable[[int, int], dict[str, str]], count: int) 
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) == 0 and data:
         files.update(pickle.loads(data))
+        if tick is not None:
+            tick(count - half)
     else:
-        files.update(render_part(half, count))
+        files.update(render_part(half, count, tick))
     return files
 
 
@@ -135,13 +149,17 @@ def _render_environments(
     part_of: Mapping[str, str],
     environments: tuple[Environment, ...],
     previous: Environment | None,
+    tick: Callable[[int], None] | None = None,
 ) -> dict[str, str]:
     plan: dict[str, str] = {}
     application, chart = templates["application"], templates["chart"]
     values, readme = templates["values"], templates["readme"]
     for env in environments:
-        sync_options = ["CreateNamespace=true"]
-        sync_options += [o for o in env.sync.options if o not in sync_options]
+        # One entry per option name, the spec's last word winning (CreateNamespace=true by default).
+        by_name = {"CreateNamespace": "CreateNamespace=true"}
+        for option in env.sync.options:
+            by_name[option.partition("=")[0]] = option
+        sync_options = list(by_name.values())
         env_context = {**common, "env": env, "previous": previous, "sync_options": sync_options}
         previous = env
         base = f"environments/{env.name}"
@@ -159,6 +177,8 @@ def _render_environments(
             )
             plan[f"{base}/{app.name}/Chart.yaml"] = renderer.render(chart, context, "Chart")
             plan[f"{base}/{app.name}/values.yaml"] = renderer.render(values, context, "Values")
+        if tick is not None:
+            tick(1)
     return plan
 
 
@@ -193,7 +213,7 @@ class _Renderer:
             text = template.render(context)
         except jinja2.UndefinedError as e:
             raise _located(e, template, f"undefined variable: {e.message}") from None
-        except (TypeError, ValueError, jinja2.TemplateError) as e:
+        except Exception as e:  # a template is the user's code: whatever it raises is theirs
             raise _located(e, template, f"{type(e).__name__}: {e}") from None
         if kind is not None:
             _check_object(text, kind, template.filename or template.name or "?", self.emitted)

@@ -137,16 +137,24 @@ def repository_prefix(root: Path) -> str:
 
 
 def default_branch(root: Path) -> str:
-    """origin/HEAD's target when set, else main, else master."""
+    """origin/HEAD's target when set, else origin/main, origin/master, main, master.
+
+    A clone made by ``git clone`` has origin/HEAD; CI checkouts that fetch branches one by one
+    often do not, and their remote-tracking branch is fresher than a local one.
+    """
     _require_repository(root)
     result = gitio.run_git(root, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD", check=False)
     target = result.stdout.decode().strip()
     if result.returncode == 0 and target:
         return target.removeprefix("refs/remotes/")
-    for name in ("main", "master"):
-        if gitio.rev_parse(root, f"refs/heads/{name}"):
+    for name in ("origin/main", "origin/master", "main", "master"):
+        ref = f"refs/remotes/{name}" if name.startswith("origin/") else f"refs/heads/{name}"
+        if gitio.rev_parse(root, ref):
             return name
-    raise UsageError("cannot find the default branch (origin/HEAD, main or master); pass BASE")
+    raise UsageError(
+        "cannot find the default branch (origin/HEAD, origin/main, origin/master, main or "
+        "master); pass BASE"
+    )
 
 
 def default_base(root: Path) -> tuple[str, str]:

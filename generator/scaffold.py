@@ -99,16 +99,24 @@ def scaffold_files(
     url = repo_url or f"https://github.com/example/{name}-gitops.git"
     if not re.fullmatch(r"https://[^/\s]+/[^\s]+", url):
         raise UsageError(f"--repo-url: {url!r} must be the repository's https:// URL")
+    # Every value that lands in YAML goes through yamlio.scalar: a name such as 123, true or null
+    # must stay a string. README.md and comments take the plain text.
     values = {
         "name": name,
         "app": app,
+        "name_yaml": yamlio.scalar(name),
+        "app_yaml": yamlio.scalar(app),
+        "namespace_staging": yamlio.scalar(f"{name}-staging"),
+        "namespace_demo": yamlio.scalar(f"{name}-demo"),
+        "namespace_prod": yamlio.scalar(name),
+        "hooks_repo_yaml": yamlio.scalar(HOOKS_REPO),
+        "hooks_rev_yaml": yamlio.scalar(f"v{__version__}"),
         "repo_url": yamlio.scalar(url),
         "chart_repository": yamlio.scalar(repository),
         "chart_name": yamlio.scalar(chart_name),
         "version": version if "+" not in version else yamlio.scalar(version),
         "tag": yamlio.scalar(tag),
         "hooks_repo": HOOKS_REPO,
-        "tool_version": __version__,
         "schema": SCHEMA_COPY,
     }
     files = {
@@ -190,7 +198,7 @@ _PROJECT = """\
 # null removes a key). Run `gitops-gen render` after every change and commit rendered/ with it.
 
 project:
-  name: {name}
+  name: {name_yaml}
   # This repository, as Argo CD and the GitOps Promoter reach it.
   repoURL: {repo_url}
   branchPrefix: environment/
@@ -208,7 +216,7 @@ project:
     namespace: promoter-system
 
 apps:
-  {app}:
+  {app_yaml}:
     chart:
       repository: {chart_repository}
       name: {chart_name}
@@ -232,10 +240,10 @@ promotion:
 
 _STAGING = """\
 # staging: the first environment every change reaches.
-namespace: {name}-staging
+namespace: {namespace_staging}
 # To run the newest build, follow a mutable tag (pulled on every sync):
 # apps:
-#   {app}:
+#   {app_yaml}:
 #     image:
 #       tag: latest
 # To hold demo until an end-to-end job passes on staging, gate it on a commit status that the
@@ -246,12 +254,12 @@ namespace: {name}-staging
 
 _DEMO = """\
 # demo: promoted automatically once staging is healthy.
-namespace: {name}-demo
+namespace: {namespace_demo}
 """
 
 _PROD = """\
 # prod: a person approves each promotion pull request.
-namespace: {name}
+namespace: {namespace_prod}
 autoMerge: false
 """
 
@@ -259,8 +267,8 @@ _PRE_COMMIT = """\
 # Keeps rendered/ in step with environments/ and templates/ on every commit.
 # Install once per clone: pre-commit install
 repos:
-  - repo: {hooks_repo}
-    rev: v{tool_version}
+  - repo: {hooks_repo_yaml}
+    rev: {hooks_rev_yaml}
     hooks:
       - id: gitops-gen-render
 """

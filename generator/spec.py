@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from generator import naming, yamlio
+from generator import naming
 from generator.errors import Problem, SpecError
 from generator.merge import deep_merge, set_path
+from generator.specfiles import (
+    PROJECT_FILE,
+    SPEC_DIR,
+    SpecFile,
+    parse_file,
+    read_spec_files,
+    spec_schema,
+    without_null_settings,
+)
 
-SPEC_DIR = "environments"
-PROJECT_FILE = "_project.yaml"
+__all__ = [
+    "PROJECT_FILE",
+    "SPEC_DIR",
+    "AppRelease",
+    "Chart",
+    "Environment",
+    "Project",
+    "Scm",
+    "Spec",
+    "SyncPolicy",
+    "load_spec",
+    "parse_spec",
+    "read_spec_files",
+    "spec_schema",
+]
+
 DEFAULT_SERVER = "https://kubernetes.default.svc"
 
 
@@ -119,87 +139,6 @@ class Spec:
         raise KeyError(name)
 
 
-@cache
-def spec_schema() -> dict[str, Any]:
-    text = resources.files("generator").joinpath("schemas/spec.schema.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-@cache
-def _validator(kind: str) -> Any:
-    from jsonschema import Draft202012Validator
-
-    schema = spec_schema()
-    return Draft202012Validator({"$ref": f"#/$defs/{kind}", "$defs": schema["$defs"]})
-
-
-@cache
-def _is_valid(kind: str) -> Callable[[Any], bool]:
-    """A compiled yes/no check; jsonschema (slow to import and to run) only explains a no."""
-    from generator.fastschema import CompileError, compile_schema
-
-    try:
-        return compile_schema({"$ref": f"#/$defs/{kind}"}, spec_schema())
-    except CompileError:
-        return _validator(kind).is_valid  # type: ignore[no-any-return]
-
-
-class _Source:
-    """One spec file: its text, its data, and (built only when an error needs it) its locations."""
-
-    def __init__(self, file: str, text: str) -> None:
-        self.file = file
-        self.text = text
-        self.data: Any = None
-        self._located: Any = None
-
-    def where(self, path: tuple[str | int, ...], message: str, at_key: bool = False) -> Problem:
-        if self._located is None:
-            try:
-                self._located = yamlio.load_located(self.text)
-            except yamlio.YAMLLoadError:
-                self._located = {}
-        line, col = yamlio.locate(self._located, path, at_key) if path else (1, 1)
-        return Problem(self.file, line, col, yamlio.format_path(path), message)
-
-
-def read_spec_files(root: Path) -> dict[str, str]:
-    """The spec files under ``root/environments`` as {relative path: text}; refuses escaping symlinks."""
-    spec_dir = root / SPEC_DIR
-    if not spec_dir.is_dir():
-        raise SpecError(
-            [Problem(SPEC_DIR, 0, 0, "", "not found; create it (gitops-gen init) or pass -C DIR")]
-        )
-    real_root = root.resolve()
-    files: dict[str, str] = {}
-    problems: list[Problem] = []
-    for path in sorted(spec_dir.iterdir()):
-        rel = f"{SPEC_DIR}/{path.name}"
-        if path.suffix == ".yml":
-            problems.append(Problem(rel, 0, 0, "", "spec files end in .yaml; rename it"))
-            continue
-        if path.suffix != ".yaml":
-            continue
-        if not path.resolve().is_relative_to(real_root):
-            problems.append(Problem(rel, 0, 0, "", "is a link to outside the repository; refused"))
-            continue
-        if not path.is_file():
-            problems.append(Problem(rel, 0, 0, "", "is not a regular file"))
-            continue
-        if path.stat().st_size > yamlio.MAX_FILE_BYTES:
-            problems.append(
-                Problem(rel, 0, 0, "", f"is larger than {yamlio.MAX_FILE_BYTES >> 20} MiB; refused")
-            )
-            continue
-        try:
-            files[rel] = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as e:
-            problems.append(Problem(rel, 0, 0, "", f"is not UTF-8 text (byte {e.start})"))
-    if problems:
-        raise SpecError(problems)
-    return files
-
-
 def load_spec(root: Path) -> Spec:
     """Read, validate and merge ``root/environments``; raises SpecError with every problem found."""
     return parse_spec(read_spec_files(root))
@@ -207,7 +146,7 @@ def load_spec(root: Path) -> Spec:
 
 def parse_spec(files: Mapping[str, str]) -> Spec:
     """Build the Spec from {path: text} (from disk, or from a git revision)."""
-    sources = {name: _Source(name, text) for name, text in sorted(files.items())}
+    sources = {name: SpecFile(name, text) for name, text in sorted(files.items())}
     problems: list[Problem] = []
     project_name = f"{SPEC_DIR}/{PROJECT_FILE}"
     if not sources:
@@ -217,7 +156,7 @@ def parse_spec(files: Mapping[str, str]) -> Spec:
             Problem(project_name, 0, 0, "", "missing: it holds the project, apps and promotion order")
         )
     for source in sources.values():
-        _parse(source, project_name, problems)
+        parse_file(source, project_name, problems)
     if problems:
         raise SpecError(problems)
     builder = _Builder(sources, project_name)
@@ -227,114 +166,36 @@ def parse_spec(files: Mapping[str, str]) -> Spec:
     return spec
 
 
-def _parse(source: _Source, project_name: str, problems: list[Problem]) -> None:
-    try:
-        data = yamlio.load(source.text)
-    except yamlio.YAMLLoadError as e:
-        problems.append(Problem(source.file, e.line, e.col, e.path, e.message))
-        return
-    if data is None:
-        what = "the spec is empty" if source.file == project_name else "the environment is empty"
-        problems.append(Problem(source.file, 1, 1, "", f"{what}; write {{}} for an empty environment"))
-        return
-    kind = "projectFile" if source.file == project_name else "environmentFile"
-    # The compiled check answers most files; jsonschema only explains what is wrong.
-    errors: Any = () if _is_valid(kind)(data) else _validator(kind).iter_errors(data)
-    for error in errors:
-        path = tuple(error.absolute_path)
-        if error.validator == "additionalProperties":
-            allowed = ", ".join(sorted(error.schema.get("properties", {})))
-            for key in sorted(set(error.instance) - set(error.schema.get("properties", {})), key=str):
-                hint = _did_you_mean(str(key), error.schema.get("properties", {}))
-                problems.append(
-                    source.where((*path, key), f"unknown key{hint} (allowed here: {allowed})", True)
-                )
-            continue
-        problems.append(source.where(path, _schema_message(error)))
-    for path in _non_string_keys(data, ()):
-        problems.append(source.where(path, "keys must be strings; quote the key", True))
-    source.data = data
-
-
-def _schema_message(error: Any) -> str:
-    """A jsonschema error in the words a person acts on."""
-    kind = error.validator
-    if kind == "type":
-        expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        got = _type_name(error.instance)
-        hint = "; quote it to make it a string" if expected == "string" and got in ("a number", "a boolean") else ""
-        if expected == "boolean":
-            hint = "; write true or false"
-        return f"must be {_article(expected)}, not {got}{hint}"
-    if kind == "pattern":
-        return f"{error.instance!r} {error.schema.get('x-error', 'does not match ' + error.validator_value)}"
-    if kind == "enum":
-        allowed = ", ".join(map(str, error.validator_value))
-        return f"{error.instance!r} is not one of: {allowed}"
-    if kind == "required":
-        return str(error.message).replace("is a required property", "is required")
-    if kind == "uniqueItems":
-        return "lists the same entry twice"
-    if kind == "minItems":
-        return "must not be empty"
-    if kind == "minProperties":
-        return "must define at least one entry"
-    return str(error.message)
-
-
-def _did_you_mean(key: str, known: Mapping[str, Any]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(key, list(known), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _article(name: str) -> str:
-    return ("an " if name[:1] in "aeiou" else "a ") + name
-
-
-def _type_name(value: Any) -> str:
-    return {
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a map",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
-
-
-def _non_string_keys(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if not isinstance(key, str):
-                yield (*path, key)
-            else:
-                yield from _non_string_keys(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _non_string_keys(value, (*path, index))
-
-
+# The repository paths the Promoter's GitRepository accepts, per provider.
+_REPOSITORY_NAMES = {
+    "github": re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-]{0,38}/[a-zA-Z0-9_.-]{1,100}"),
+    "gitlab": re.compile(r"[a-zA-Z0-9_./-]+/[a-zA-Z0-9_.-]+"),
+    "forgejo": re.compile(r"[^/\s]+/[^/\s]+"),
+    "gitea": re.compile(r"[^/\s]+/[^/\s]+"),
+}
 _REPO_URL = re.compile(r"https://(?P<host>[^/\s]+)/(?P<path>[^\s]+?)(?:\.git)?/?")
 
 
 class _Builder:
     """Cross-file checks and merging; collects problems instead of stopping at the first."""
 
-    def __init__(self, sources: dict[str, _Source], project_name: str) -> None:
+    def __init__(self, sources: dict[str, SpecFile], project_name: str) -> None:
         self.sources = sources
         self.project_source = sources[project_name]
         self.problems: list[Problem] = []
         self.prefix_ok = True
 
-    def fail(self, source: _Source, path: tuple[str | int, ...], message: str) -> None:
+    def fail(self, source: SpecFile, path: tuple[str | int, ...], message: str) -> None:
         self.problems.append(source.where(path, message))
 
     def build(self) -> Spec:
-        doc = self.project_source.data
+        raw = self.project_source.data
+        # Nothing lies under the project file but defaults.apps, an override layer: elsewhere a
+        # null setting only means "not set". Nulls inside values are data for Helm.
+        doc = without_null_settings({k: v for k, v in raw.items() if k != "defaults"})
+        raw_defaults = raw.get("defaults") or {}
+        defaults = without_null_settings({k: v for k, v in raw_defaults.items() if k != "apps"})
+        defaults["apps"] = raw_defaults.get("apps") or {}
         project = self._project(doc)
         env_sources = {
             Path(name).stem: source
@@ -342,13 +203,38 @@ class _Builder:
             if source is not self.project_source
         }
         order = self._order(doc["promotion"]["order"], env_sources)
-        defaults = doc.get("defaults") or {}
         environments = []
         for name in order:
             env = self._environment(name, env_sources[name], project, doc["apps"], defaults)
             if env is not None:
                 environments.append(env)
+        self._check_collisions(environments)
         return Spec(project, tuple(environments), tuple(self.sources))
+
+    def _check_collisions(self, environments: list[Environment]) -> None:
+        """Two Applications with one name, or two releases of one name in one namespace, fight."""
+        names: dict[str, str] = {}
+        releases: dict[tuple[str, str, str], str] = {}
+        for env in environments:
+            source = self.sources[env.file]
+            for app in env.apps:
+                where = f"app {app.name!r} in environment {env.name!r}"
+                name = f"{app.name}-{env.name}"
+                if name in names:
+                    self.fail(
+                        source, ("apps", app.name) if app.name in (source.data.get("apps") or {}) else (),
+                        f"{where} makes the Application {name!r}, as {names[name]} does; rename one",
+                    )
+                names.setdefault(name, where)
+                key = (env.server or env.cluster_name or "", env.namespace, app.release_name)
+                if key in releases:
+                    self.fail(
+                        source, ("namespace",) if "namespace" in source.data else (),
+                        f"{where} installs release {app.release_name!r} into namespace "
+                        f"{env.namespace!r} of the same cluster as {releases[key]}; "
+                        "use another namespace or releaseName",
+                    )
+                releases.setdefault(key, where)
 
     def _project(self, doc: Mapping[str, Any]) -> Project:
         src = self.project_source
@@ -391,6 +277,11 @@ class _Builder:
         if not owner or not repository:
             layout = "namespace/name" if provider == "gitlab" else "owner/name"
             self.fail(src, ("project", "repoURL"), f"must be https://host/{layout}[.git] for {provider}")
+        elif not _REPOSITORY_NAMES[provider].fullmatch(f"{owner}/{repository}"):
+            self.fail(
+                src, ("project", "repoURL"),
+                f"{owner}/{repository} is not a valid {provider} repository path for the Promoter",
+            )
         public = {"github": "github.com", "gitlab": "gitlab.com"}.get(provider)
         domain = scm.get("domain", host)
         if domain == public:
@@ -412,7 +303,7 @@ class _Builder:
             project_id=scm.get("projectId"),
         )
 
-    def _order(self, order: list[str], env_sources: dict[str, _Source]) -> list[str]:
+    def _order(self, order: list[str], env_sources: dict[str, SpecFile]) -> list[str]:
         src = self.project_source
         seen: set[str] = set()
         result = []
@@ -440,7 +331,7 @@ class _Builder:
     def _environment(
         self,
         name: str,
-        source: _Source,
+        source: SpecFile,
         project: Project,
         app_defs: Mapping[str, Any],
         defaults: Mapping[str, Any],
@@ -480,8 +371,9 @@ class _Builder:
                 (defaults.get("apps") or {}).get(app_name) or {},
                 (source.data.get("apps") or {}).get(app_name) or {},
             ]
-            merged: dict[str, Any] = {}
-            for layer in layers:
+            # The base is copied as it is (its null values reach Helm); overrides remove with null.
+            merged: dict[str, Any] = deep_merge(layers[0], {})
+            for layer in layers[1:]:
                 merged = deep_merge(merged, layer)
             if merged.get("enabled", True) is False:
                 disabled.append(app_name)
@@ -514,8 +406,21 @@ class _Builder:
             disabled_apps=tuple(disabled),
         )
 
-    def _release(self, name: str, merged: Mapping[str, Any], source: _Source) -> AppRelease | None:
-        chart = Chart(**merged["chart"])
+    def _release(self, name: str, merged: Mapping[str, Any], source: SpecFile) -> AppRelease | None:
+        fields = merged.get("chart") or {}
+        missing = [key for key in ("repository", "name", "version") if not fields.get(key)]
+        if missing:
+            self.fail(source, ("apps", name), f"chart.{missing[0]} of app {name!r} was removed by a null")
+            return None
+        chart = Chart(fields["repository"], fields["name"], fields["version"])
+        release_name = merged.get("releaseName") or name
+        if len(release_name) > 53:
+            self.fail(
+                self.project_source,
+                ("apps", name),
+                f"the release name {release_name!r} is longer than Helm's 53 characters; "
+                "set a shorter releaseName",
+            )
         values: dict[str, Any] = dict(merged.get("values") or {})
         image = merged.get("image") or {}
         tag = image.get("tag")
@@ -546,7 +451,7 @@ class _Builder:
         wrapper[chart.name] = values
         return AppRelease(
             name=name,
-            release_name=merged.get("releaseName", name),
+            release_name=release_name,
             chart=chart,
             image_tag=tag,
             pull_policy=policy,

@@ -10,6 +10,7 @@ from generator import naming
 from generator.errors import UsageError
 
 DEFAULT_PREFIX = "v"
+LATEST = "latest"
 _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
@@ -29,7 +30,7 @@ class ReleaseTags:
             "version": self.version,
             "commit": self.commit,
             "prerelease": self.prerelease,
-            "latest": "latest" in self.tags,
+            "latest": LATEST in self.tags,
             "tags": list(self.tags),
         }
 
@@ -65,10 +66,15 @@ def release_tags(
             ("--commit", "sha-" + commit_hex),
         ]
         if not prerelease:
-            candidates.append(("", "latest"))
+            candidates.append(("", LATEST))
         candidates.extend(("--extra", tag) for tag in extra)
         for option, tag in candidates:
-            if problem := _tag_problem(tag):
+            if prerelease and option == "--extra" and tag == LATEST:
+                problems.append(
+                    f"--extra: {LATEST!r} is not pushed for the pre-release {version}: a "
+                    f"pre-release never moves {LATEST}; drop --extra {LATEST}"
+                )
+            elif problem := _tag_problem(tag):
                 if option == "--prefix" and "+" in version:
                     problem += "; build metadata (+...) cannot appear in an OCI tag, drop it"
                 problems.append(f"{option}: {problem}")

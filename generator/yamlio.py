@@ -19,12 +19,19 @@ MAX_NODES = 2_000_000
 class YAMLLoadError(Exception):
     """A file is not valid YAML, or breaks a limit; line and col are 1-based (0 when unknown)."""
 
-    def __init__(self, message: str, line: int = 0, col: int = 0, path: str = "") -> None:
+    def __init__(
+        self, message: str, line: int = 0, col: int = 0, parts: Sequence[str | int] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.col = col
-        self.path = path
+        self.parts = tuple(parts)
+        """The path inside the document, when the problem is a value rather than the text."""
+
+    @property
+    def path(self) -> str:
+        return format_path(self.parts)
 
 
 _loaders: dict[str, Any] = {}
@@ -37,9 +44,32 @@ def _loader(typ: str) -> Any:
         from ruamel.yaml import YAML
 
         yaml = YAML(typ=typ, pure=False) if typ == "safe" else YAML(typ=typ)
+        yaml.Resolver = _resolver_class()
         yaml.allow_duplicate_keys = False
         _loaders[typ] = yaml
     return yaml
+
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+def _resolver_class() -> Any:
+    """ruamel's YAML 1.2 resolver without timestamps: a date is a string, as Helm reads it."""
+    from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers
+
+    class Resolver(VersionedResolver):
+        @property
+        def versioned_resolver(self) -> Any:
+            version = self.processing_version
+            if isinstance(version, str):
+                version = tuple(map(int, version.split(".")))
+            if version not in self._version_implicit_resolver:
+                for versions, tag, regexp, first in implicit_resolvers:
+                    if version in versions and tag != _TIMESTAMP:
+                        self.add_version_implicit_resolver(version, tag, regexp, first)
+            return self._version_implicit_resolver[version]
+
+    return Resolver
 
 
 def _load(text: str, typ: str) -> Any:
@@ -59,25 +89,9 @@ def _load(text: str, typ: str) -> Any:
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         raise YAMLLoadError(f"invalid YAML: {problem}", line, col) from None
     except YAMLError as e:
-        raise _reader_error(e, text) from None
+        raise YAMLLoadError(f"invalid YAML: {e}") from None
     except RecursionError:
         raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep") from None
-
-
-def _reader_error(error: Any, text: str) -> YAMLLoadError:
-    """A character YAML does not allow in a file, located (ruamel gives only an offset)."""
-    position = getattr(error, "position", None)
-    character = getattr(error, "character", None)
-    if not isinstance(position, int) or not isinstance(character, int):
-        return YAMLLoadError(f"invalid YAML: {str(error).splitlines()[0]}")
-    line = text.count("\n", 0, position) + 1
-    col = position - (text.rfind("\n", 0, position) + 1) + 1
-    return YAMLLoadError(
-        f"invalid YAML: the character U+{character:04X} is not allowed in YAML text; remove it, "
-        "or write it as an escape (\\u....) inside a double-quoted string",
-        line,
-        col,
-    )
 
 
 def _duplicate_key_name(message: str) -> str:
@@ -112,9 +126,8 @@ def _plain(value: str) -> Any:
         from ruamel.yaml.resolver import implicit_resolvers
 
         for versions, tag, regexp, first in implicit_resolvers:
-            if (1, 2) in versions:
-                firsts: list[str | None] = list(first) if first else [None]
-                for ch in firsts:
+            if (1, 2) in versions and tag != _TIMESTAMP:
+                for ch in first or [None]:  # type: ignore[list-item]
                     _resolvers.setdefault(ch, []).append((tag, regexp))
     tag = _STR
     for candidate, regexp in _resolvers.get(value[0] if value else "", ()):
@@ -141,7 +154,10 @@ def _fast_load(text: str) -> Any:
     handle itself (anchors, aliases, tags, directives, merge keys, duplicate or complex keys,
     unusual numbers, timestamps, every error) goes back to ruamel by raising _Fallback.
     """
-    from _ruamel_yaml import CParser  # type: ignore[import-not-found]
+    try:
+        from _ruamel_yaml import CParser  # type: ignore[import-not-found]
+    except ImportError:  # without ruamel.yaml.clib, ruamel's pure-Python loader does it all
+        raise _Fallback from None
     from ruamel.yaml import events
 
     parser = CParser(text)
@@ -277,13 +293,19 @@ def check_limits(data: Any) -> None:
             if len(node) > MAX_SCALAR_CHARS:
                 raise YAMLLoadError(
                     f"string of {len(node)} characters is longer than the limit of {MAX_SCALAR_CHARS}",
-                    path=format_path(path),
+                    parts=path,
                 )
             return 1
         if not isinstance(node, (dict, list)):
+            if node is not None and not isinstance(node, (bool, int, float)):
+                raise YAMLLoadError(
+                    f"unsupported YAML type ({type(node).__name__}); values are strings, numbers, "
+                    "booleans, null, maps and lists",
+                    parts=path,
+                )
             return 1
         if depth > MAX_DEPTH:
-            raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep", path=format_path(path))
+            raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep", parts=path)
         known = sizes.get(id(node))
         if known is not None:
             return known
@@ -294,7 +316,7 @@ def check_limits(data: Any) -> None:
             if total > MAX_NODES:
                 raise YAMLLoadError(
                     f"document expands to more than {MAX_NODES} nodes (aliases repeated too often?)",
-                    path=format_path(path),
+                    parts=path,
                 )
         sizes[id(node)] = total
         return total

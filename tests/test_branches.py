@@ -138,6 +138,7 @@ def test_metadata_fields_and_commit_message(dry_repo: Path, remote: Path) -> Non
     assert RFC3339.fullmatch(data["date"]) and data["date"] == git(
         dry_repo, "log", "-1", "--format=%aI"
     )
+    assert note(remote, "environment/demo-next") == {"drySha": head}  # the note agrees
     assert data["subject"] == "Add the ServiceRadar environments"
     assert data["body"] == "First body line."
     message = git(remote, "log", "-1", "--format=%B", "environment/demo-next")
@@ -168,10 +169,38 @@ def test_author_option_sets_author_and_committer(dry_repo: Path, remote: Path) -
     assert who == "Release Bot <bot@example.org>|Release Bot <bot@example.org>"
 
 
-@pytest.mark.parametrize("text", ["Release Bot", "<bot@example.org>", "Bot <not-an-email>", ""])
+BAD_AUTHORS = [
+    "Release Bot",
+    "<bot@example.org>",
+    "Bot <not-an-email>",
+    "",
+    "Bot <>",
+    "Bot <bot@example.org",
+    "Release\nBot <bot@example.org>",
+    "Release Bot <bot@example.org>\n",
+    "Release Bot <bot@example.org>\ncommitter Mallory <m@example.org> 0 +0000",
+    "Release\x00Bot <bot@example.org>",
+    "Release\x1bBot <bot@example.org>",
+    "Release\tBot <bot@example.org>",
+    "Release Bot <bot@exa\x7fmple.org>",
+]
+
+
+@pytest.mark.parametrize("text", BAD_AUTHORS)
 def test_bad_author_is_a_usage_error(text: str) -> None:
     with pytest.raises(UsageError, match="--author"):
         Identity.parse(text)
+
+
+@pytest.mark.parametrize("text", BAD_AUTHORS[-7:])
+def test_cli_bad_author_exits_2_before_anything_runs(
+    dry_repo: Path, remote: Path, text: str
+) -> None:
+    before_local, before_remote = refs(dry_repo), refs(remote)
+    result = CliRunner().invoke(main, ["-C", str(dry_repo), "publish", "--push", "--author", text])
+    assert result.exit_code == 2 and result.stderr.startswith("error: --author ")
+    assert len(result.stderr.splitlines()) == 1
+    assert refs(dry_repo) == before_local and refs(remote) == before_remote
 
 
 # --- repeated publishes: idempotence, notes, --env, dry run ---
@@ -195,7 +224,7 @@ def test_noop_dry_commit_adds_notes_only(dry_repo: Path, remote: Path) -> None:
     assert actions(result) == dict.fromkeys(ENVS, "note")
     after = refs(remote)
     assert {k: v for k, v in after.items() if "notes" not in k and "main" not in k} == {
-        k: v for k, v in before.items() if "main" not in k
+        k: v for k, v in before.items() if "notes" not in k and "main" not in k
     }
     for env in ENVS:
         tip = after[f"refs/heads/environment/{env}-next"]
@@ -463,6 +492,45 @@ def test_stale_rendered_is_refused(dry_repo: Path, remote: Path) -> None:
     assert refs(remote) == before
 
 
+def test_freshness_is_judged_on_heads_objects_not_the_working_tree(
+    dry_repo: Path, remote: Path
+) -> None:
+    """A stale committed file hidden by skip-worktree (the disk copy is right) is still stale."""
+    readme = dry_repo / "rendered" / "environments" / "demo" / "README.md"
+    good = readme.read_text()
+    readme.write_text(good + "stale line\n")
+    git(dry_repo, "commit", "-q", "-am", "Commit a stale rendered file")
+    readme.write_text(good)
+    git(dry_repo, "update-index", "--skip-worktree", "rendered/environments/demo/README.md")
+    assert git(dry_repo, "status", "--porcelain") == ""
+    before = refs(remote)
+    with pytest.raises(PublishError, match=r"rendered/environments/demo/README.md"):
+        publish(dry_repo, push=True)
+    assert refs(remote) == before
+
+
+def test_ignored_files_in_rendered_do_not_make_it_stale(dry_repo: Path, remote: Path) -> None:
+    (dry_repo / ".gitignore").write_text("*.bak\n")
+    git(dry_repo, "add", ".gitignore")
+    git(dry_repo, "commit", "-q", "-m", "Ignore backups")
+    (dry_repo / "rendered" / "environments" / "demo" / "values.yaml.bak").write_text("old\n")
+    assert actions(publish(dry_repo, push=True)) == dict.fromkeys(ENVS, "committed")
+
+
+def test_spec_is_read_from_head_in_a_subdirectory(dry_repo: Path, tmp_path: Path) -> None:
+    """The spec and rendered/ may live in a subdirectory of the repository."""
+    top = tmp_path / "top"
+    (top / "gitops").mkdir(parents=True)
+    for name in ("environments", "rendered"):
+        (dry_repo / name).rename(top / "gitops" / name)
+    git(top, "init", "-q")
+    git(top, "add", ".")
+    git(top, "commit", "-q", "-m", "GitOps in a subdirectory")
+    result = publish(top / "gitops")
+    assert actions(result) == dict.fromkeys(ENVS, "committed")
+    assert metadata(top, "environment/demo-next")["drySha"] == git(top, "rev-parse", "HEAD")
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -560,12 +628,29 @@ def test_remote_dying_mid_push_leaves_local_and_remote_refs_alone(
     assert refs(remote) == remote_before
 
 
-def test_hook_rejection_is_not_retried(dry_repo: Path, remote: Path) -> None:
+def test_hook_rejection_is_not_retried_and_names_the_cause(dry_repo: Path, remote: Path) -> None:
     hook = remote / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
+    hook.write_text(
+        "#!/bin/sh\necho 'error: GH006: Protected branch update failed for environment/demo.' >&2\n"
+        "exit 1\n"
+    )
     hook.chmod(0o755)
-    with pytest.raises(GitError, match="push to origin failed"):
+    with pytest.raises(GitError) as caught:
         publish(dry_repo, push=True, sleep=lambda s: pytest.fail("retried a hook rejection"))
+    message = str(caught.value)
+    assert message.startswith("push to origin failed: ")
+    assert "GH006: Protected branch update failed for environment/demo." in message
+    assert "pre-receive hook declined" in message and "\n" not in message
+
+
+def test_unknown_remote_name_reports_gits_reason(dry_repo: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["-C", str(dry_repo), "publish", "--push", "--remote", "nosuch"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: cannot fetch from nosuch: 'nosuch' does not appear to be a git repository\n"
+    )
 
 
 # --- the command line ---
@@ -592,3 +677,168 @@ def test_cli_refusal_exits_2(dry_repo: Path) -> None:
     assert result.stderr.startswith("error: uncommitted changes in rendered/")
     bad_author = CliRunner().invoke(main, ["-C", str(dry_repo), "publish", "--author", "nobody"])
     assert bad_author.exit_code == 2 and "--author" in bad_author.stderr
+
+
+# --- a note-only publish racing an older publisher (the tip must still be the noted commit) ---
+
+
+def revert_staging(root: Path, message: str) -> tuple[str, str, str]:
+    """C1 (HEAD now), C2 changing staging, C3 restoring C1's staging tree: returns the three."""
+    c1 = git(root, "rev-parse", "HEAD")
+    c2 = set_host(root, "staging", "c2.example.com", "Move staging")
+    git(root, "checkout", "-q", c1, "--", "environments", "rendered")
+    git(root, "commit", "-q", "-m", message)
+    return c1, c2, git(root, "rev-parse", "HEAD")
+
+
+def test_note_only_push_is_retried_when_an_older_commit_lands_first(
+    dry_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    publish(dry_repo, push=True, only=["staging"])
+    _, c2, c3 = revert_staging(dry_repo, "Move staging back")
+    git(dry_repo, "push", "-q", "origin", "main")
+    older = tmp_path / "older"
+    git(tmp_path, "clone", "-q", str(remote), str(older))
+    git(older, "checkout", "-q", "--detach", c2)
+    rival: list[branches.PublishResult] = []
+
+    def interfere(message: str) -> None:
+        if message.startswith("pushing") and not rival:
+            rival.append(publish(older, push=True, only=["staging"]))
+
+    result = publish(dry_repo, push=True, only=["staging"], progress=interfere, sleep=lambda s: 0)
+    assert actions(rival[0]) == {"staging": "committed"}
+    assert result.attempts == 2 and actions(result) == {"staging": "committed"}
+    tip = git(remote, "rev-parse", "environment/staging-next")
+    assert carried(remote, tip) == c3
+    assert git(remote, "rev-parse", f"{tip}^") == rival[0].environments[0].commit
+
+
+def test_older_commit_cannot_land_after_a_note_it_did_not_see(
+    dry_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    """The older publisher fetched before our note was pushed and pushes after it."""
+    publish(dry_repo, push=True, only=["staging"])
+    noted_tip = git(remote, "rev-parse", "environment/staging-next")
+    _, c2, c3 = revert_staging(dry_repo, "Move staging back")
+    git(dry_repo, "push", "-q", "origin", "main")
+    older = tmp_path / "older"
+    git(tmp_path, "clone", "-q", str(remote), str(older))
+    git(older, "checkout", "-q", "--detach", c2)
+    ours: list[branches.PublishResult] = []
+
+    def interfere(message: str) -> None:
+        if message.startswith("pushing") and not ours:
+            ours.append(publish(dry_repo, push=True, only=["staging"]))
+
+    result = publish(older, push=True, only=["staging"], progress=interfere, sleep=lambda s: 0)
+    assert actions(ours[0]) == {"staging": "note"}
+    assert result.attempts == 2 and actions(result) == {"staging": "skipped"}
+    assert result.environments[0].newer == c3
+    assert git(remote, "rev-parse", "environment/staging-next") == noted_tip
+    assert carried(remote, noted_tip) == c3
+
+
+@pytest.mark.parametrize("ours_first", [False, True])
+def test_local_note_and_older_commit_race(dry_repo: Path, tmp_path: Path, ours_first: bool) -> None:
+    """The same two races on local branches, with the older publisher in a second worktree."""
+    publish(dry_repo, only=["staging"])
+    _, c2, c3 = revert_staging(dry_repo, "Move staging back")
+    older = tmp_path / "older-worktree"
+    git(dry_repo, "worktree", "add", "-q", "--detach", str(older), c2)
+    first, second = (dry_repo, older) if ours_first else (older, dry_repo)
+    inner: list[branches.PublishResult] = []
+
+    def interfere(message: str) -> None:
+        if message.startswith("building") and not inner:
+            inner.append(publish(first, only=["staging"]))
+
+    publish(second, only=["staging"], progress=interfere, sleep=lambda s: 0)
+    assert inner
+    assert carried(dry_repo, "environment/staging-next") == c3
+
+
+def test_missing_active_branch_does_not_let_an_older_commit_onto_next(
+    dry_repo: Path, remote: Path
+) -> None:
+    old = git(dry_repo, "rev-parse", "HEAD")
+    new = set_host(dry_repo, "prod", "prod2.example.com", "Move prod")
+    publish(dry_repo, push=True)
+    old_next = git(remote, "rev-parse", "environment/prod-next")
+    git(remote, "update-ref", "-d", "refs/heads/environment/prod")
+    git(dry_repo, "checkout", "-q", "--detach", old)
+    result = publish(dry_repo, push=True, only=["prod"])
+    prod = result.environments[0]
+    assert prod.action == "skipped" and prod.newer == new
+    assert prod.created == ("environment/prod",)
+    new_next, active = git(remote, "rev-parse", "environment/prod-next", "environment/prod").split()
+    # -next keeps the newer tree and dry commit, and descends from the new active root
+    assert git(remote, "rev-parse", f"{new_next}^{{tree}}") == git(
+        remote, "rev-parse", f"{old_next}^{{tree}}"
+    )
+    assert git(remote, "log", "-1", "--format=%P", new_next) == f"{old_next} {active}"
+    assert carried(remote, new_next) == new
+    # and the next publish of the older commit is a plain skip
+    assert actions(publish(dry_repo, push=True, only=["prod"])) == {"prod": "skipped"}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["publish"],
+        ["publish", "--push"],
+        ["status"],
+        ["wait", "--env", "staging", "--dry-sha", "a" * 40, "--timeout", "0"],
+        ["commit-status", "--env", "staging", "--key", "e2e", "--phase", "success"],
+    ],
+)
+def test_outside_a_git_repository_is_a_usage_error(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(example_repo.parent))
+    result = CliRunner().invoke(main, ["-C", str(example_repo), *command])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {example_repo} is not a git repository\n"
+
+
+def test_local_publish_refuses_when_origin_has_the_branches(dry_repo: Path, remote: Path) -> None:
+    """Bootstrapping local roots beside origin's branches would make unrelated histories."""
+    publish(dry_repo, push=True)
+    git(dry_repo, "fetch", "-q", "origin")
+    for branch in ("environment/demo", "environment/demo-next"):
+        git(dry_repo, "branch", "-q", branch, f"origin/{branch}")
+    before = refs(dry_repo)
+    result = CliRunner().invoke(main, ["-C", str(dry_repo), "publish"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: origin has environment/staging but there is no local branch of that name"
+    )
+    assert "--push" in result.stderr
+    assert refs(dry_repo) == before
+    # with the local branches all there (or --env naming those), the local publish goes ahead
+    assert actions(publish(dry_repo, only=["demo"])) == {"demo": "up-to-date"}
+
+
+def test_documented_recovery_from_a_dry_commit_that_cannot_be_fetched(
+    dry_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    """-next names a dry commit that exists nowhere any more; the manual recovery in the docs."""
+    git(dry_repo, "push", "-q", "origin", "main")
+    lost = tmp_path / "lost"
+    git(tmp_path, "clone", "-q", str(remote), str(lost))
+    gone = set_host(lost, "staging", "lost.example.com", "Never pushed to the dry branch")
+    publish(lost, push=True, only=["staging"])
+    head = set_host(dry_repo, "staging", "real.example.com", "Move staging")
+    with pytest.raises(GitError, match=f"carry dry commit {gone}"):
+        publish(dry_repo, push=True, only=["staging"])
+    # the recovery, as in docs/publish.md
+    notes = "refs/notes/hydrator.metadata"
+    git(dry_repo, "fetch", "-q", "origin", f"+{notes}:{notes}")
+    tip = git(dry_repo, "ls-remote", "origin", "refs/heads/environment/staging-next").split()[0]
+    git(dry_repo, "fetch", "-q", "origin", tip)
+    parent = git(dry_repo, "rev-parse", "HEAD~1")
+    message = f'{{"drySha":"{parent}"}}'
+    git(dry_repo, "notes", "--ref=hydrator.metadata", "add", "-f", "-m", message, tip)
+    git(dry_repo, "push", "-q", "origin", notes)
+    assert actions(publish(dry_repo, push=True, only=["staging"])) == {"staging": "committed"}
+    assert carried(remote, "environment/staging-next") == head

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator.bump import scalar_spans
 from generator.cli import main
+from generator.yamlspans import scalar_spans
 from tests.conftest import SHARED, snapshot_tree
 
 CHART_YAML = (
@@ -349,3 +349,83 @@ def test_scalar_spans_follow_nesting_lists_and_complex_keys() -> None:
     assert spans[("b", "c")].style == '"'
     assert (spans[("b", "c")].line, spans[("b", "c")].col) == (6, 8)
     assert spans[("<complex key>",)].value == "v"
+
+
+# --- Chart.yaml and spec layouts: flow style, anchors, tags -------------------------------
+
+
+@pytest.fixture
+def small_repo(build_tree: Callable[[Mapping[str, str]], Path]) -> Path:
+    text = ROUND_TRIP_PROJECT.replace("\r\n", "\n")
+    return build_tree({PROJECT: text, "environments/dev.yaml": "namespace: dev\n"})
+
+
+def _bumped_chart(root: Path, text: str, *args: str) -> bytes:
+    (root / "Chart.yaml").write_bytes(text.encode())
+    result = bump(root, "1.9.1", "--app", "web", "--chart-yaml", "Chart.yaml", *args)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return (root / "Chart.yaml").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (  # flow style: appVersion joins the mapping inside the braces
+            "{apiVersion: v2, name: x, version: 1.9.0}\n",
+            '{apiVersion: v2, name: x, version: 1.9.1, appVersion: "1.9.1"}\n',
+        ),
+        (
+            "{apiVersion: v2,\n  version: '1.9.0',  # pinned\n  name: x}\n",
+            "{apiVersion: v2,\n  version: '1.9.1', appVersion: \"1.9.1\",  # pinned\n  name: x}\n",
+        ),
+        (
+            "{apiVersion: v2, name: x, version: 1.9.0, appVersion: 1.9.0}\n",
+            '{apiVersion: v2, name: x, version: 1.9.1, appVersion: "1.9.1"}\n',
+        ),
+        (  # an anchored version keeps its anchor; its aliases follow the new value
+            "apiVersion: v2\nname: x\nversion: &v 1.9.0\nannotations:\n  release: *v\n",
+            'apiVersion: v2\nname: x\nversion: &v 1.9.1\nappVersion: "1.9.1"\n'
+            "annotations:\n  release: *v\n",
+        ),
+        (  # the anchor and the value on separate lines
+            "apiVersion: v2\nversion: &v\n  1.9.0\nname: x\nkeywords: [*v]\n",
+            'apiVersion: v2\nversion: &v\n  1.9.1\nappVersion: "1.9.1"\nname: x\nkeywords: [*v]\n',
+        ),
+        (  # tags stay, in either order with an anchor
+            "apiVersion: v2\nname: x\nversion: !!str 1.9.0\nappVersion: !!str &a '1.9.0'\n",
+            "apiVersion: v2\nname: x\nversion: !!str 1.9.1\nappVersion: !!str &a '1.9.1'\n",
+        ),
+        (
+            'apiVersion: v2\nname: x\nversion: &v !!str "1.9.0"\nx: [*v]\n',
+            'apiVersion: v2\nname: x\nversion: &v !!str "1.9.1"\nappVersion: "1.9.1"\nx: [*v]\n',
+        ),
+    ],
+)
+def test_chart_yaml_layouts_are_edited_in_place(small_repo: Path, before: str, after: str) -> None:
+    assert _bumped_chart(small_repo, before) == after.encode()
+
+
+def test_an_anchored_and_tagged_pin_in_the_spec_keeps_both(
+    build_tree: Callable[[Mapping[str, str]], Path],
+) -> None:
+    text = (
+        ROUND_TRIP_PROJECT.replace("\r\n", "\n")
+        .replace("      version: '1.9.0'", "      version: &v !!str '1.9.0'")
+        .replace("    values: &shared\n", "    values: &shared\n      release: *v\n")
+    )
+    root = build_tree({PROJECT: text, "environments/dev.yaml": "namespace: dev\n"})
+    result = bump(root, "1.9.1", "--app", "web")
+    assert result.exit_code == 0, result.output
+    expected = text.replace("version: &v !!str '1.9.0'", "version: &v !!str '1.9.1'").replace(
+        '{tag: "v1.9.0"', '{tag: "v1.9.1"'
+    )
+    assert (root / PROJECT).read_text() == expected
+
+
+def test_an_edit_that_would_not_read_back_is_a_located_error(small_repo: Path) -> None:
+    """A tag that turns the new text into another type: refused, located, nothing written."""
+    (small_repo / "Chart.yaml").write_text("apiVersion: v2\nname: x\nversion: !!float 1.5\n")
+    err = _refused(small_repo, "1.9.1", "--app", "web", "--chart-yaml", "Chart.yaml")
+    assert "Chart.yaml:3:18: version: " in err
+    assert "set the value by hand" in err

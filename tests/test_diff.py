@@ -133,6 +133,32 @@ def test_default_branch_follows_origin_head(repo: Path) -> None:
     assert default_branch(repo) == "origin/trunk"
 
 
+def test_default_branch_falls_back_to_origin_main_then_origin_master(repo: Path) -> None:
+    """Without origin/HEAD (as in many CI checkouts): origin/main, origin/master, main, master."""
+    first = git(repo, "rev-parse", "HEAD")
+    git(repo, "update-ref", "refs/remotes/origin/master", first)
+    assert default_branch(repo) == "origin/master"
+    git(repo, "update-ref", "refs/remotes/origin/main", first)
+    assert default_branch(repo) == "origin/main"
+    # The base is the merge-base with origin/main, not with the local main that moved on.
+    bump(repo)
+    commit_all(repo, "Release 1.0.76 on main")
+    git(repo, "checkout", "-q", "-b", "feature")
+    diff = diff_repository(repo)
+    assert diff.base.commit == first
+    assert "merge-base of HEAD and origin/main" in diff.notes[0]
+    assert [r[0] for r in rows(diff)] == ["chart-version", "image-tag"]
+    git(repo, "update-ref", "-d", "refs/remotes/origin/main")
+    git(repo, "update-ref", "-d", "refs/remotes/origin/master")
+    assert default_branch(repo) == "main"
+    git(repo, "branch", "-q", "-m", "main", "master")
+    assert default_branch(repo) == "master"
+    git(repo, "branch", "-q", "-m", "master", "trunk")
+    result = run(repo)
+    assert result.exit_code == 2
+    assert "origin/HEAD, origin/main, origin/master, main or master" in result.output
+
+
 def test_no_differences_exit_zero(repo: Path) -> None:
     result = run(repo)
     assert result.exit_code == 0, result.output
@@ -314,7 +340,11 @@ def test_between_at_a_revision(repo: Path) -> None:
 
 
 def test_between_identical_environments_is_clean(repo: Path) -> None:
+    # A second prod on another cluster (one namespace of one cluster holds one release).
     shutil.copy(repo / "environments/prod.yaml", repo / "environments/prod2.yaml")
+    for name, cluster in (("prod.yaml", "east"), ("prod2.yaml", "west")):
+        path = repo / "environments" / name
+        path.write_text(path.read_text() + f"destination: {{server: null, name: {cluster}}}\n")
     edit(
         repo,
         "environments/_project.yaml",
@@ -322,8 +352,9 @@ def test_between_identical_environments_is_clean(repo: Path) -> None:
         "order: [staging, demo, prod, prod2]",
     )
     result = run(repo, "--between", "prod", "prod2")
-    assert result.exit_code == 0, result.output
-    assert "No drift." in result.stdout
+    assert result.exit_code == 1, result.output
+    assert "cluster: east → west" in result.stdout
+    assert "destination.name: east → west" in result.stdout
 
 
 # --- diff --promotion ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.diff import MISSING, Change, compare_data, compare_trees
+from generator.diff import Diff, ObjectDiff, Section, Side, compare_trees
+from generator.diffdata import MISSING, Change, compare_data
+from generator.difffacts import SummaryItem
 from generator.diffreport import (
     MARKER,
     format_json,
@@ -131,7 +134,8 @@ def test_show_value(value: Any, shown: str) -> None:
 
 
 def test_md_code_survives_backticks_and_pipes() -> None:
-    assert md_code("a|b") == "`a\\|b`"
+    assert md_code("a|b") == "`a|b`"
+    assert md_code("a|b", table=True) == "`a\\|b`"
     assert md_code("a`b") == "`` a`b ``"
     assert md_code("a``b") == "``` a``b ```"
 
@@ -290,3 +294,169 @@ def test_cli_on_a_300_environment_repository(tmp_path: Path) -> None:
     assert len(result.stdout) <= 20_000
     assert "300 of 300 environments change" in result.stdout
     assert "> **Truncated**" in result.stdout
+
+
+def long_name_spec(version: str, envs: int = 20) -> dict[str, str]:
+    """Environments with 63-character names (the longest DNS label); every other one pins a tag."""
+    names = [f"e{e:02d}" + "x" * 60 for e in range(envs)]
+    lines = [
+        "project:",
+        "  name: big",
+        "  repoURL: https://github.com/example/big-gitops.git",
+        "  scm: {provider: github, secretRef: scm, appID: 1}",
+        "apps:",
+        "  web:",
+        "    chart:",
+        "      repository: oci://ghcr.io/example/charts",
+        "      name: web",
+        "      version: 1.0.0",
+        "    image: {tag: v1.0.0}",
+        "promotion:",
+        "  order: [" + ", ".join(names) + "]",
+    ]
+    files = {"environments/_project.yaml": "\n".join(lines) + "\n"}
+    for e, name in enumerate(names):
+        pin = f"apps:\n  web:\n    image: {{tag: v{version}}}\n" if e % 2 else ""
+        files[f"environments/{name}.yaml"] = f"namespace: ns{e}\n{pin}"
+    return files
+
+
+@pytest.mark.parametrize("limit", [2_000, 2_001, 2_100, 2_500, 3_000, 4_000, 6_000, 9_000])
+def test_long_environment_names_never_exceed_the_limit(limit: int) -> None:
+    diff = compare_trees(
+        synthetic_tree("a", long_name_spec("1.0.0")), synthetic_tree("b", long_name_spec("2.0.0"))
+    )
+    assert sum(s.status == "changed" for s in diff.environments) == 10
+    text = format_markdown(diff, max_chars=limit)
+    assert len(text) <= limit
+    assert text.startswith(MARKER)
+    assert text.count("<details>") == text.count("</details>")
+    full = format_markdown(diff, max_chars=10_000_000)
+    assert ("> **Truncated**" in text) == (len(full) > limit)
+
+
+@pytest.mark.parametrize("limit", [2_000, 2_300, 3_000, 5_000])
+def test_a_header_too_long_for_the_limit_shrinks_with_a_note(limit: int) -> None:
+    """Labels and notes are the user's: a header longer than the limit still yields a comment."""
+    base = synthetic_tree("main", long_name_spec("1.0.0", envs=40))
+    head = synthetic_tree("b" * 1_500, long_name_spec("2.0.0", envs=40))
+    diff = compare_trees(base, head)
+    diff = replace(diff, notes=("n" * 1_200,))
+    text = format_markdown(diff, max_chars=limit)
+    assert len(text) <= limit
+    assert text.startswith(MARKER)
+    assert "20 of 40 environments change" in text
+    assert "to stay under the size limit" in text
+    assert "> **Truncated**" in text
+
+
+def test_the_summary_gives_way_before_the_headline_names() -> None:
+    diff = compare_trees(
+        synthetic_tree("a", long_name_spec("1.0.0", envs=40)),
+        synthetic_tree("b", long_name_spec("2.0.0", envs=40)),
+    )
+    diff = replace(diff, notes=("n" * 600,))
+    text = format_markdown(diff, max_chars=3_000)
+    assert len(text) <= 3_000
+    assert "20 of 40 environments change: `e01" in text  # the headline keeps its names
+    assert "The summary (1 row) is left out to stay under the size limit" in text
+    assert "| change |" not in text
+    assert "The summary above is complete" not in text
+
+
+def test_cli_with_long_environment_names(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "long", long_name_spec("1.0.0"))
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "long names")
+    write_tree(root, long_name_spec("2.0.0"))
+    result = CliRunner().invoke(
+        main, ["-C", str(root), "diff", "--format", "markdown", "--max-chars", "2000"]
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 1, result.output
+    assert len(result.stdout) <= 2_000
+    assert "> **Truncated**" in result.stdout
+
+
+def test_every_limit_holds_for_long_names() -> None:
+    diff = compare_trees(
+        synthetic_tree("a", long_name_spec("1.0.0", envs=30)),
+        synthetic_tree("b" * 300, long_name_spec("2.0.0", envs=30)),
+    )
+    for limit in range(2_000, 8_000, 37):
+        assert len(format_markdown(diff, max_chars=limit)) <= limit, limit
+
+
+def test_pipes_are_escaped_only_in_table_cells() -> None:
+    section = Section(
+        "staging",
+        "changed",
+        (SummaryItem("pull-policy", "web|api", "Always|x", "IfNotPresent|y"),),
+        (
+            ObjectDiff(
+                "web/values.yaml",
+                "values",
+                "changed",
+                (Change("web.args", "a|b", "c|d"), Change('web["x|y"]', after="e|f")),
+            ),
+        ),
+    )
+    diff = Diff("revisions", Side("main", None, None), Side("b", None, None), (section,))
+    text = format_markdown(diff)
+    assert "| `web\\|api` pull policy | `Always\\|x` | `IfNotPresent\\|y` | `staging` |" in text
+    assert "- `web.args`: `a|b` → `c|d`" in text
+    assert '- added `web["x|y"]`: `e|f`' in text
+    details = text[text.index("<details>") :]
+    assert "\\|" not in details
+
+
+def test_nan_equals_nan_and_json_stays_strict() -> None:
+    nan, inf = float("nan"), float("inf")
+    assert changes({"a": nan, "l": [1.0, nan]}, {"a": nan, "l": [1.0, nan]}) == []
+    assert changes({"a": nan}, {"a": 1.0})[0][0] == "a"
+    section = Section(
+        "staging",
+        "changed",
+        (),
+        (
+            ObjectDiff(
+                "web/values.yaml",
+                "values",
+                "changed",
+                (
+                    Change("web.ratio", 0.5, nan),
+                    Change("web.limits", {"max": inf}, {"max": -inf, "l": [nan]}),
+                ),
+            ),
+        ),
+    )
+    diff = Diff("revisions", Side("main", None, None), Side("b", None, None), (section,))
+    text = format_json(diff)
+    assert "NaN" not in text and "Infinity" not in text
+    data = json.loads(text, parse_constant=lambda name: pytest.fail(f"non-standard {name}"))
+    change, limits = data["environments"][0]["objects"][0]["changes"]
+    assert change == {"path": "web.ratio", "op": "changed", "before": 0.5, "after": ".nan"}
+    assert limits["before"] == {"max": ".inf"}
+    assert limits["after"] == {"max": "-.inf", "l": [".nan"]}
+    assert "~ web.ratio: 0.5 → .nan" in format_text(diff)
+
+
+def test_unchanged_nan_values_are_no_difference(tmp_path: Path) -> None:
+    project = "environments/_project.yaml"
+
+    def with_nan(replicas: int) -> dict[str, str]:
+        files = synthetic_spec(2, replicas=replicas)
+        files[project] = files[project].replace("{replicas:", "{ratio: .nan, replicas:")
+        return files
+
+    root = write_tree(tmp_path / "nan", with_nan(2))
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "nan")
+    write_tree(root, {project: with_nan(3)[project]})
+    result = CliRunner().invoke(main, ["-C", str(root), "diff", "--format", "json", "HEAD"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    paths = [c["path"] for o in data["environments"][0]["objects"] for c in o["changes"]]
+    assert paths == ["app00.replicas"]

@@ -84,3 +84,32 @@ def test_phases_are_silent_off_a_terminal_and_for_few_items() -> None:
     with phases(2, stream=few) as say:
         say("fetching origin")
     assert plain.getvalue() == "" and few.getvalue() == ""
+
+
+def test_rendering_many_environments_shows_progress_on_a_terminal(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.api import plan_repository
+    from tests.conftest import write_tree
+
+    names = [f"env{i}" for i in range(8)]
+    files = {
+        "environments/_project.yaml": (
+            "project:\n  name: p\n  repoURL: https://github.com/o/r.git\n"
+            "  scm: {provider: github, secretRef: s, appID: 1}\n"
+            "apps:\n  web:\n    chart:\n      repository: oci://r.example/c\n      name: web\n"
+            "      version: 1.0.0\n"
+            f"promotion:\n  order: [{', '.join(names)}]\n"
+        ),
+        **{f"environments/{n}.yaml": f"namespace: {n}\n" for n in names},
+    }
+    root = write_tree(tmp_path / "repo", files)
+    monkeypatch.setattr(progress_module, "_INTERVAL", 0.0)
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    plan_repository(root)
+    assert "\rrendering 8/8" in terminal.getvalue()
+    plain = io.StringIO()
+    monkeypatch.setattr("sys.stderr", plain)
+    plan_repository(root)
+    assert plain.getvalue() == ""

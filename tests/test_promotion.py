@@ -127,6 +127,34 @@ def test_status_of_unpublished_repository_reports_missing_branches(dry_repo: Pat
     assert [line.split()[-1] for line in out.splitlines()[1:]] == ["missing"] * 3
 
 
+@pytest.mark.parametrize(
+    "chart",
+    [
+        "dependencies: 5\nappVersion: v1\n",
+        "dependencies: {name: serviceradar, version: 1.0.75}\nappVersion: v1\n",
+        "dependencies: [5]\nappVersion: v1\n",
+        "dependencies: [{version: [1, 2]}]\nappVersion: {tag: v1}\n",
+        "- not a mapping\n",
+        "dependencies: [\n",
+    ],
+)
+def test_status_survives_hand_edited_charts(dry_repo: Path, tmp_path: Path, chart: str) -> None:
+    """Branch content is editable by hand: an odd Chart.yaml shows as unknown, never a crash."""
+    publish(dry_repo)
+    edit = tmp_path / "edit"
+    git(dry_repo, "worktree", "add", "-q", str(edit), "environment/staging-next")
+    (edit / "serviceradar" / "Chart.yaml").write_text(chart)
+    git(edit, "commit", "-q", "-am", "Edit the chart by hand")
+    staging = promotion.read_status(dry_repo)[0]
+    assert staging.proposed is not None
+    app = staging.proposed.apps[0]
+    assert (app.name, app.chart_version) == ("serviceradar", None)
+    assert app.image_tag in ("v1", None)
+    code, out, err = run("-C", str(dry_repo), "status")
+    assert code == 0 and err == ""
+    assert "serviceradar - -> ? " in out.splitlines()[1]
+
+
 # --- wait ---
 
 

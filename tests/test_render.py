@@ -200,3 +200,68 @@ def test_kubectl_kustomize_builds_the_bootstrap() -> None:
     kinds = sorted(doc["kind"] for doc in pyyaml.safe_load_all(out))
     assert kinds == ["Application", "Application", "Application", "ArgoCDCommitStatus",
                      "GitRepository", "PromotionStrategy", "ScmProvider"]
+
+
+def test_sync_options_are_one_per_name_and_the_spec_wins(example_repo: Path) -> None:
+    prod = example_repo / "environments/prod.yaml"
+    prod.write_text(
+        prod.read_text()
+        + "sync:\n  options: [CreateNamespace=false, ServerSideApply=true, ServerSideApply=true]\n"
+    )
+    plan = plan_repository(example_repo).files
+    app = pyyaml.safe_load(plan["bootstrap/applications/prod/serviceradar.yaml"])
+    assert app["spec"]["syncPolicy"]["syncOptions"] == ["CreateNamespace=false", "ServerSideApply=true"]
+
+
+def test_check_diff_marks_a_missing_newline_inside_a_hunk(example_repo: Path) -> None:
+    from generator.api import check_repository
+
+    kustomization = example_repo / "rendered/bootstrap/kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().rstrip("\n"))
+    _, diff = check_repository(example_repo)
+    assert "-  - scm-provider.yaml\n\\ No newline at end of file\n+  - scm-provider.yaml\n" in diff
+
+
+def test_a_template_that_raises_is_a_located_input_error(example_repo: Path) -> None:
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    templates = example_repo / "templates/environment"
+    templates.mkdir(parents=True)
+    (templates / "README.md.j2").write_text("# {{ env.name }}\n{{ 1 // 0 }}\n")
+    result = CliRunner().invoke(main, ["-C", str(example_repo), "render"])
+    assert result.exit_code == 2, result.output
+    assert "templates/environment/README.md.j2:2:1: ZeroDivisionError" in result.stderr
+
+
+def test_concurrent_renders_never_leave_a_partial_tree(example_repo: Path) -> None:
+    """Writers are serialised, so each render sees the tree the previous one left."""
+    import concurrent.futures
+    import subprocess
+    import sys
+
+    demo = example_repo / "environments/demo.yaml"
+    hosts = [f"demo{i}.example.org" for i in range(6)]
+    expected_files = set(read_tree(example_repo / "rendered"))
+
+    def run(host: str) -> int:
+        return subprocess.run(
+            [sys.executable, "-m", "generator", "-C", str(example_repo), "render"],
+            capture_output=True, check=False,
+        ).returncode
+
+    text = demo.read_text()
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        futures = []
+        for host in hosts:
+            demo.write_text(text.replace("demo.serviceradar.cloud", host))
+            futures.append(pool.submit(run, host))
+        assert [f.result() for f in futures] == [0] * len(hosts)
+    assert set(read_tree(example_repo / "rendered")) == expected_files
+    assert not list(example_repo.glob(".gitops-gen-tmp-*"))
+    # and the last render's content is consistent with what is on disk now
+    render_repository(example_repo)
+    from generator.api import check_repository
+
+    assert not check_repository(example_repo)[0]

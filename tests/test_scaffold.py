@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from generator import yamlio
 from generator.cli import main
 from generator.scaffold import MODELINE_PREFIX, SCHEMA_COPY, schema_text
 from generator.spec import load_spec
@@ -215,3 +216,47 @@ def test_schema_uses_only_keywords_that_editors_understand() -> None:
     walk(json.loads(schema_text()))
     extensions = {key for key in used if key.startswith("x-")}
     assert used - extensions <= _DRAFT7_KEYWORDS, sorted(used - extensions - _DRAFT7_KEYWORDS)
+
+
+@pytest.mark.parametrize("name", ["123", "true", "null", "1e3", "0x1f", "2024", "on", "y"])
+def test_names_that_read_as_other_types_stay_strings(tmp_path: Path, name: str) -> None:
+    target = tmp_path / "repo"
+    result = cli("-C", str(tmp_path), "init", "repo", "--name", name)
+    assert result.exit_code == 0, result.output
+    check = cli("-C", str(target), "check")
+    assert check.exit_code == 0, check.output
+    spec = load_spec(target)
+    assert spec.project.name == name
+    assert [env.namespace for env in spec.environments] == [f"{name}-staging", f"{name}-demo", name]
+    assert [app.name for app in spec.environment("prod").apps] == [name]
+    project = (target / "environments/_project.yaml").read_text()
+    assert f"  name: {yamlio.scalar(name)}\n" in project
+    assert f"\n  {yamlio.scalar(name)}:\n    chart:" in project
+    assert f"# {name} GitOps\n" in (target / "README.md").read_text()
+
+
+def test_a_directory_named_like_a_number_is_a_valid_default_name(tmp_path: Path) -> None:
+    result = cli("-C", str(tmp_path), "init", "2024")
+    assert result.exit_code == 0, result.output
+    assert cli("-C", str(tmp_path / "2024"), "check").exit_code == 0
+    spec = load_spec(tmp_path / "2024")
+    assert spec.project.name == "2024"
+    assert spec.environment("prod").namespace == "2024"
+
+
+def test_a_chart_named_null_stays_a_string(tmp_path: Path) -> None:
+    target = tmp_path / "acme"
+    result = cli(
+        "-C", str(tmp_path), "init", "acme", "--chart", "oci://ghcr.io/acme/true/null",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert cli("-C", str(target), "check").exit_code == 0
+    (app,) = load_spec(target).environment("staging").apps
+    assert (app.name, app.chart.repository, app.chart.name) == (
+        "null", "oci://ghcr.io/acme/true", "null",
+    )  # fmt: skip
+    project = (target / "environments/_project.yaml").read_text()
+    assert '\n  "null":\n    chart:' in project
+    assert 'name: "null"\n' in project
+    staging = (target / "environments/staging.yaml").read_text()
+    assert '#   "null":\n' in staging

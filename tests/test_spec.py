@@ -390,3 +390,96 @@ def test_scm_settings_for_the_wrong_provider_are_refused(build_tree: Callable[..
     result = CliRunner().invoke(main, ["-C", str(root), "render"])
     assert result.exit_code == 2
     assert "project.scm.appID: only applies to github, not gitlab" in result.stderr
+
+
+# --- names that collide, and settings the Promoter or Helm would refuse -------------------------
+
+
+def test_two_applications_with_one_name_are_refused(build_tree: Callable[..., Path]) -> None:
+    files = {
+        "environments/_project.yaml": MULTI_APP["environments/_project.yaml"]
+        .replace("  worker:\n", "  web-stage:\n")
+        .replace("order: [dev, live]", "order: [dev, live, prod, stage-prod]"),
+        "environments/dev.yaml": "namespace: shop-dev\napps:\n  web-stage: {enabled: false}\n",
+        "environments/live.yaml": "namespace: shop\napps:\n  web-stage: {enabled: false}\n",
+        "environments/prod.yaml": "namespace: shop-prod\napps:\n  web: {enabled: false}\n",
+        "environments/stage-prod.yaml": "namespace: shop-stage-prod\napps:\n  web-stage: {enabled: false}\n",
+    }
+    root = build_tree(files)
+    result = CliRunner().invoke(main, ["-C", str(root), "render"])
+    assert result.exit_code == 2, result.output
+    assert "makes the Application 'web-stage-prod', as app 'web-stage' in environment 'prod' does" in result.stderr
+
+
+def test_one_release_twice_in_one_namespace_is_refused(example_repo: Path) -> None:
+    stderr = _run_bad(example_repo, _edit("prod.yaml", "namespace: serviceradar\n", "namespace: demo\n"))
+    assert "environments/prod.yaml:3:12: namespace: app 'serviceradar' in environment 'prod' installs release" in stderr
+    assert "into namespace 'demo' of the same cluster as app 'serviceradar' in environment 'demo'" in stderr
+
+
+def test_the_same_namespace_on_another_cluster_is_fine(example_repo: Path) -> None:
+    prod = example_repo / "environments/prod.yaml"
+    prod.write_text(
+        prod.read_text().replace("namespace: serviceradar\n", "namespace: demo\n")
+        + "destination:\n  server: https://prod.example.com:6443\n"
+    )
+    assert CliRunner().invoke(main, ["-C", str(example_repo), "check"]).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (_edit("_project.yaml", "secretRef: github-app-promoter", 'secretRef: "GH Secret"'),
+         "environments/_project.yaml:12:16: project.scm.secretRef: 'GH Secret' is not a DNS-1123 subdomain"),
+        (_edit("_project.yaml", "namespace: argocd", 'namespace: "Argo CD"'),
+         "project.argocd.namespace: 'Argo CD' is not a DNS-1123 label"),
+        (_edit("_project.yaml", "project: default", 'project: "x y"'),
+         "project.argocd.project: 'x y' is not a DNS-1123 subdomain"),
+        (_edit("_project.yaml", "carverauto/serviceradar-gitops.git", "my_org/repo.git"),
+         "project.repoURL: my_org/repo is not a valid github repository path"),
+        (_edit("_project.yaml", "  serviceradar:\n    chart:", "  serviceradar:\n    releaseName: Not-Valid\n    chart:"),
+         "apps.serviceradar.releaseName: 'Not-Valid' is not a Helm release name"),
+        (_edit("_project.yaml", "apps:\n  serviceradar:", "apps:\n  " + "s" * 54 + ":"),
+         "the release name '" + "s" * 54 + "' is longer than Helm's 53 characters"),
+        (_append("demo.yaml", "destination: {server: not a url}\n"),
+         "destination.server: 'not a url' must be the cluster's API server URL"),
+        (_edit("_project.yaml", "        - /status", "        - /status\n      jsonPointer: [/spec]"),
+         "defaults.ignoreDifferences[0].jsonPointer: unknown key; did you mean 'jsonPointers'?"),
+        (_append("demo.yaml", "extra: !!binary aGVsbG8=\n"),
+         "environments/demo.yaml:18:8: extra: unsupported YAML type (bytes)"),
+        (_edit("demo.yaml", "      namespace: demo\n", "      namespace: demo\n      tags: !!set {a, b}\n"),
+         "apps.serviceradar.values.tags: unsupported YAML type (set)"),
+    ],
+    ids=["secret-ref", "argocd-namespace", "argocd-project", "github-owner", "release-name",
+         "release-name-from-long-app-name", "destination-server", "ignore-differences-typo",
+         "binary", "set"],
+)
+def test_settings_checked_in_the_spec_not_in_the_output(
+    example_repo: Path, mutate: Mutate, expected: str
+) -> None:
+    stderr = _run_bad(example_repo, mutate)
+    assert expected in stderr, stderr
+    assert "templates/" not in stderr
+
+
+def test_null_settings_remove_what_defaults_set(example_repo: Path) -> None:
+    prod = example_repo / "environments/prod.yaml"
+    prod.write_text(prod.read_text() + "sync:\n  retry: null\n  options: null\nignoreDifferences: null\n")
+    spec = load_spec(example_repo)
+    env = spec.environment("prod")
+    assert env.sync.retry is None and env.sync.options == () and env.ignore_differences == ()
+    assert spec.environment("demo").sync.retry is not None
+
+
+def test_null_in_base_values_reaches_helm(example_repo: Path) -> None:
+    project = example_repo / "environments/_project.yaml"
+    project.write_text(project.read_text().replace("      kv:\n        enabled: true\n", "      kv:\n        enabled: null\n"))
+    values = load_spec(example_repo).environment("demo").apps[0].values
+    assert values["serviceradar"]["kv"]["enabled"] is None
+
+
+def test_dates_stay_strings(example_repo: Path) -> None:
+    demo = example_repo / "environments/demo.yaml"
+    demo.write_text(demo.read_text().replace("      namespace: demo\n", "      namespace: demo\n      since: 2001-12-14\n"))
+    values = load_spec(example_repo).environment("demo").apps[0].values
+    assert values["serviceradar"]["since"] == "2001-12-14"

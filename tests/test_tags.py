@@ -33,6 +33,22 @@ def test_prerelease_does_not_move_latest() -> None:
     assert out.splitlines() == ["v1.0.70-rc.1", f"sha-{SHA1}"]
 
 
+def test_a_prerelease_refuses_extra_latest() -> None:
+    code, out, err = run(
+        "--version", "1.0.70-rc.1", "--commit", SHA1, "--extra", "rc", "--extra", "latest",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == 2
+    assert out == ""
+    assert "--extra: 'latest' is not pushed for the pre-release 1.0.70-rc.1" in err
+    assert "never moves latest" in err
+    assert "Traceback" not in err
+    # A final release already pushes latest: --extra latest is a harmless duplicate.
+    code, out, _ = run("--version", "1.0.70", "--commit", SHA1, "--extra", "latest")
+    assert code == 0
+    assert out.splitlines() == ["v1.0.70", f"sha-{SHA1}", "latest"]
+
+
 def test_prefix_extra_tags_and_sha256_commits() -> None:
     code, out, _ = run(
         "--version", "2.0.0", "--commit", SHA256.upper(), "--prefix", "",

@@ -1,0 +1,206 @@
+"""The spec files on disk: reading them safely, and checking each one against the JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from generator import yamlio
+from generator.errors import Problem, SpecError
+
+SPEC_DIR = "environments"
+PROJECT_FILE = "_project.yaml"
+
+
+@cache
+def spec_schema() -> dict[str, Any]:
+    text = resources.files("generator").joinpath("schemas/spec.schema.json").read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+@cache
+def _validator(kind: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = spec_schema()
+    return Draft202012Validator({"$ref": f"#/$defs/{kind}", "$defs": schema["$defs"]})
+
+
+@cache
+def _is_valid(kind: str) -> Callable[[Any], bool]:
+    """A compiled yes/no check; jsonschema (slow to import and to run) only explains a no."""
+    from generator.fastschema import CompileError, compile_schema
+
+    try:
+        return compile_schema({"$ref": f"#/$defs/{kind}"}, spec_schema())
+    except CompileError:
+        return _validator(kind).is_valid  # type: ignore[no-any-return]
+
+
+class SpecFile:
+    """One spec file: its text, its data, and (built only when an error needs it) its locations."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.text = text
+        self.data: Any = None
+        self._located: Any = None
+
+    def where(self, path: tuple[str | int, ...], message: str, at_key: bool = False) -> Problem:
+        if self._located is None:
+            try:
+                self._located = yamlio.load_located(self.text)
+            except yamlio.YAMLLoadError:
+                self._located = {}
+        line, col = yamlio.locate(self._located, path, at_key) if path else (1, 1)
+        return Problem(self.file, line, col, yamlio.format_path(path), message)
+
+
+def read_spec_files(root: Path) -> dict[str, str]:
+    """The spec files under ``root/environments`` as {relative path: text}; refuses escaping symlinks."""
+    spec_dir = root / SPEC_DIR
+    if not spec_dir.is_dir():
+        raise SpecError(
+            [Problem(SPEC_DIR, 0, 0, "", "not found; create it (gitops-gen init) or pass -C DIR")]
+        )
+    real_root = root.resolve()
+    files: dict[str, str] = {}
+    problems: list[Problem] = []
+    for path in sorted(spec_dir.iterdir()):
+        rel = f"{SPEC_DIR}/{path.name}"
+        if path.suffix == ".yml":
+            problems.append(Problem(rel, 0, 0, "", "spec files end in .yaml; rename it"))
+            continue
+        if path.suffix != ".yaml":
+            continue
+        if not path.resolve().is_relative_to(real_root):
+            problems.append(Problem(rel, 0, 0, "", "is a link to outside the repository; refused"))
+            continue
+        if not path.is_file():
+            problems.append(Problem(rel, 0, 0, "", "is not a regular file"))
+            continue
+        if path.stat().st_size > yamlio.MAX_FILE_BYTES:
+            problems.append(
+                Problem(rel, 0, 0, "", f"is larger than {yamlio.MAX_FILE_BYTES >> 20} MiB; refused")
+            )
+            continue
+        try:
+            files[rel] = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            problems.append(Problem(rel, 0, 0, "", f"is not UTF-8 text (byte {e.start})"))
+    if problems:
+        raise SpecError(problems)
+    return files
+
+
+def parse_file(source: SpecFile, project_name: str, problems: list[Problem]) -> None:
+    try:
+        data = yamlio.load(source.text)
+    except yamlio.YAMLLoadError as e:
+        if e.parts and not e.line:
+            problems.append(source.where(e.parts, e.message))
+        else:
+            problems.append(Problem(source.file, e.line, e.col, e.path, e.message))
+        return
+    if data is None:
+        what = "the spec is empty" if source.file == project_name else "the environment is empty"
+        problems.append(Problem(source.file, 1, 1, "", f"{what}; write {{}} for an empty environment"))
+        return
+    kind = "projectFile" if source.file == project_name else "environmentFile"
+    # A null setting removes the key it overrides, so it is valid anywhere; values are data.
+    checked = without_null_settings(data)
+    # The compiled check answers most files; jsonschema only explains what is wrong.
+    errors: Any = () if _is_valid(kind)(checked) else _validator(kind).iter_errors(checked)
+    for error in errors:
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties":
+            allowed = ", ".join(sorted(error.schema.get("properties", {})))
+            for key in sorted(set(error.instance) - set(error.schema.get("properties", {})), key=str):
+                hint = _did_you_mean(str(key), error.schema.get("properties", {}))
+                problems.append(
+                    source.where((*path, key), f"unknown key{hint} (allowed here: {allowed})", True)
+                )
+            continue
+        problems.append(source.where(path, _schema_message(error)))
+    for path in _non_string_keys(data, ()):
+        problems.append(source.where(path, "keys must be strings; quote the key", True))
+    source.data = data
+
+
+def without_null_settings(node: Any) -> Any:
+    """The document without map entries whose value is null, except inside ``values`` (data)."""
+    if isinstance(node, dict):
+        return {
+            key: value if key == "values" else without_null_settings(value)
+            for key, value in node.items()
+            if value is not None
+        }
+    if isinstance(node, list):
+        return [without_null_settings(item) for item in node]
+    return node
+
+
+def _schema_message(error: Any) -> str:
+    """A jsonschema error in the words a person acts on."""
+    kind = error.validator
+    if kind == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        got = _type_name(error.instance)
+        hint = "; quote it to make it a string" if expected == "string" and got in ("a number", "a boolean") else ""
+        if expected == "boolean":
+            hint = "; write true or false"
+        return f"must be {_article(expected)}, not {got}{hint}"
+    if kind == "pattern":
+        return f"{error.instance!r} {error.schema.get('x-error', 'does not match ' + error.validator_value)}"
+    if kind == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"{error.instance!r} is not one of: {allowed}"
+    if kind == "required":
+        return str(error.message).replace("is a required property", "is required")
+    if kind == "uniqueItems":
+        return "lists the same entry twice"
+    if kind == "minItems":
+        return "must not be empty"
+    if kind == "minProperties":
+        return "must define at least one entry"
+    return str(error.message)
+
+
+def _did_you_mean(key: str, known: Mapping[str, Any]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _article(name: str) -> str:
+    return ("an " if name[:1] in "aeiou" else "a ") + name
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a map",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def _non_string_keys(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                yield (*path, key)
+            else:
+                yield from _non_string_keys(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _non_string_keys(value, (*path, index))

@@ -89,9 +89,25 @@ def _load(text: str, typ: str) -> Any:
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         raise YAMLLoadError(f"invalid YAML: {problem}", line, col) from None
     except YAMLError as e:
-        raise YAMLLoadError(f"invalid YAML: {e}") from None
+        raise _reader_error(e, text) from None
     except RecursionError:
         raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep") from None
+
+
+def _reader_error(error: Any, text: str) -> YAMLLoadError:
+    """A character YAML does not allow in a file, located (ruamel gives only an offset)."""
+    position = getattr(error, "position", None)
+    character = getattr(error, "character", None)
+    if not isinstance(position, int) or not isinstance(character, int):
+        return YAMLLoadError(f"invalid YAML: {str(error).splitlines()[0]}")
+    line = text.count("\n", 0, position) + 1
+    col = position - (text.rfind("\n", 0, position) + 1) + 1
+    return YAMLLoadError(
+        f"invalid YAML: the character U+{character:04X} is not allowed in YAML text; remove it, "
+        "or write it as an escape (\\u....) inside a double-quoted string",
+        line,
+        col,
+    )
 
 
 def _duplicate_key_name(message: str) -> str:

@@ -128,6 +128,7 @@ def _in_parallel(
         files = render_part(0, half, tick)
     except BaseException:
         os.close(read_fd)
+        os.kill(pid, 9)  # its half no longer matters: report this error now
         os.waitpid(pid, 0)
         raise
     with os.fdopen(read_fd, "rb") as pipe:

@@ -389,3 +389,41 @@ def test_null_inside_a_map_replacing_a_scalar_removes_the_key() -> None:
 
 def test_null_in_base_values_is_passed_to_helm() -> None:
     assert _values_of({"debug": None, "a": 1}, {}) == {"debug": None, "a": 1}
+
+
+# --- the forked renderer gives exactly the sequential output and errors ----------------------------
+
+
+def _synthetic_files(envs: int, apps: int) -> dict[str, str]:
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    import synth
+
+    files = {"environments/_project.yaml": synth.project_yaml(envs, apps)}
+    for i in range(envs):
+        files[f"environments/{synth.env_name(i)}.yaml"] = synth.environment_yaml(i, apps)
+    return files
+
+
+@pytest.mark.parametrize("broken", [None, "env-010", "env-070"])
+def test_parallel_render_equals_sequential(monkeypatch: pytest.MonkeyPatch, broken: str | None) -> None:
+    files = _synthetic_files(80, 2)
+    assert len(spec.parse_spec(files).environments) >= render.PARALLEL_FROM
+    source = (REPO / "templates" / "environment" / "README.md.j2").read_text()
+    templates = {}
+    if broken:  # a template error in the first or the second half
+        templates["environment/README.md.j2"] = (
+            f'{{% if env.name == "{broken}" %}}{{{{ nope }}}}{{% endif %}}' + source
+        )
+
+    def run(no_fork: str) -> Any:
+        monkeypatch.setenv("GITOPS_GEN_NO_FORK", no_fork)
+        try:
+            return render.render(spec.parse_spec(files), templates)
+        except Exception as e:
+            return (type(e), str(e))
+
+    parallel, sequential = run(""), run("1")
+    assert parallel == sequential
+    assert isinstance(parallel, tuple) == bool(broken)

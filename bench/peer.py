@@ -24,6 +24,7 @@ How each output is produced by make-argocd-fly:
 
 Stdlib only, deterministic: no randomness, no timestamps, sorted/indexed names.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -157,8 +158,9 @@ def _config_yaml(envs: int, apps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def generate_peer_workload(root: Path, envs: int, apps: int,
-                           exe: str | Path = "make-argocd-fly") -> list[str]:
+def generate_peer_workload(
+    root: Path, envs: int, apps: int, exe: str | Path = "make-argocd-fly"
+) -> list[str]:
     """Write a make-argocd-fly source tree for `envs` x `apps` into `root`.
 
     Returns the argv that renders it into <root>/output
@@ -180,17 +182,23 @@ def generate_peer_workload(root: Path, envs: int, apps: int,
 
     return [
         str(exe),
-        "--root-dir", str(root),
-        "--config-dir", "config",
-        "--source-dir", "source",
-        "--output-dir", "output",
-        "--tmp-dir", ".tmp",
+        "--root-dir",
+        str(root),
+        "--config-dir",
+        "config",
+        "--source-dir",
+        "source",
+        "--output-dir",
+        "output",
+        "--tmp-dir",
+        ".tmp",
         # Required offline: without it, make-argocd-fly fetches https://pypi.org/pypi/make_argocd_fly/json
         # at startup. If that fails it calls input() ("Are you sure you want to continue?"),
         # which hangs on a TTY or crashes with EOFError when stdin is not a TTY.
         "--skip-latest-version-check",
         # Without this, INFO logging prints one "[k/N] Rendered application" line per (env, app).
-        "--loglevel", "WARNING",
+        "--loglevel",
+        "WARNING",
     ]
 
 
@@ -210,5 +218,10 @@ def expected_outputs(root: Path, envs: int, apps: int) -> list[Path]:
 if __name__ == "__main__":  # python peer.py ROOT ENVS APPS EXE  -> prints argv
     import sys
 
-    print(" ".join(generate_peer_workload(Path(sys.argv[1]), int(sys.argv[2]),
-                                          int(sys.argv[3]), sys.argv[4])))
+    print(
+        " ".join(
+            generate_peer_workload(
+                Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+            )
+        )
+    )

@@ -18,7 +18,7 @@ LIST_UNCHANGED_UP_TO = 50
 
 
 class _Group(click.Group):
-    """Turns expected errors into one clear message and their exit code; bugs keep their traceback."""
+    """Turns expected errors into one clear message and their exit code; bugs keep a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -331,6 +331,7 @@ def diff_command(
 
 
 # --- publish, status, wait, commit-status ---
+
 
 @main.command()
 @click.option(

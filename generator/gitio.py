@@ -224,8 +224,15 @@ def remote_names(root: Path) -> list[str]:
 def fetch(root: Path, remote: str, refspecs: Sequence[str], check: bool = True) -> bool:
     """``git fetch`` without tags or FETCH_HEAD; a failure names the remote."""
     result = run_git(
-        root, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
-        remote, *refspecs, check=False,
+        root,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--no-recurse-submodules",
+        remote,
+        *refspecs,
+        check=False,
     )
     if result.returncode != 0 and check:
         raise GitError(f"cannot fetch from {remote}: {failure_reason(result.stderr)}")

@@ -1,4 +1,4 @@
-"""The merge rules of the spec: maps merge deeply and the later one wins, lists are replaced whole, null removes."""
+"""The spec's merge rules: maps merge deeply (the later wins), lists are replaced, null removes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Names, versions and tags: the grammars that Kubernetes, git, the Promoter and OCI registries accept."""
+"""Names, versions and tags: the grammars of Kubernetes, git, the Promoter and OCI registries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The plan against rendered/: what changes, an atomic replacement, and the unified diff for check."""
+"""The plan against rendered/: what changes, an atomic replacement, the unified diff for check."""
 
 from __future__ import annotations
 
@@ -130,7 +130,9 @@ def clean_leftovers(root: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _build(staging: Path, target: Path, plan: Mapping[str, str], current: Mapping[str, bytes]) -> None:
+def _build(
+    staging: Path, target: Path, plan: Mapping[str, str], current: Mapping[str, bytes]
+) -> None:
     made: set[str] = set()
     base, old_base = os.fspath(staging), os.fspath(target)
     for path, text in plan.items():
@@ -203,7 +205,9 @@ def _exchange(staging: Path, target: Path, root: Path) -> Path:
     import ctypes.util
 
     libc_name = ctypes.util.find_library("c")
-    renameat2 = getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None) if libc_name else None
+    renameat2 = (
+        getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None) if libc_name else None
+    )
     if renameat2 is not None:
         at_fdcwd = -100
         result = renameat2(

@@ -91,7 +91,11 @@ PARALLEL_FROM = 48
 def _can_fork() -> bool:
     import os
 
-    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and not os.environ.get("GITOPS_GEN_NO_FORK")
+    return (
+        hasattr(os, "fork")
+        and (os.cpu_count() or 1) > 1
+        and not os.environ.get("GITOPS_GEN_NO_FORK")
+    )
 
 
 RenderPart = Callable[[int, int, Callable[[int], None] | None], dict[str, str]]
@@ -202,11 +206,15 @@ class _Renderer:
         try:
             return self.jinja.get_template(name)
         except jinja2.TemplateSyntaxError as e:
-            raise SpecError([Problem(e.filename or name, e.lineno, 1, "", f"template syntax: {e.message}")]) from None
+            raise SpecError(
+                [Problem(e.filename or name, e.lineno, 1, "", f"template syntax: {e.message}")]
+            ) from None
         except jinja2.TemplateNotFound as e:
             raise RenderError(f"template {e.name} not found") from None
 
-    def render(self, template: jinja2.Template | str, context: Mapping[str, Any], kind: str | None) -> str:
+    def render(
+        self, template: jinja2.Template | str, context: Mapping[str, Any], kind: str | None
+    ) -> str:
         if isinstance(template, str):
             template = self.template(template)
         try:
@@ -229,7 +237,9 @@ def _located(error: BaseException, template: jinja2.Template, message: str) -> S
         if frame.filename == template.filename or frame.filename.endswith(str(template.name)):
             line = frame.lineno or 0
     name = _display(filename)
-    return SpecError([Problem(name, line, 1 if line else 0, "", message + "; fix the template or the spec")])
+    return SpecError(
+        [Problem(name, line, 1 if line else 0, "", message + "; fix the template or the spec")]
+    )
 
 
 def _display(filename: str) -> str:
@@ -267,7 +277,9 @@ def _kind_is_valid(kind: str) -> Callable[[Any], bool]:
 _NOT_EMITTED = object()
 
 
-def _check_object(text: str, kind: str, template: str, emitted: Mapping[str, Any] | None = None) -> None:
+def _check_object(
+    text: str, kind: str, template: str, emitted: Mapping[str, Any] | None = None
+) -> None:
     """Every emitted object must parse and match the schema of its kind before anything is written.
 
     When the output is comment lines and then exactly one document the yaml_document filter wrote,
@@ -285,12 +297,17 @@ def _check_object(text: str, kind: str, template: str, emitted: Mapping[str, Any
         try:
             data = yamlio.load(text)
         except yamlio.YAMLLoadError as e:
-            raise RenderError(f"{where}: produced invalid YAML at line {e.line}: {e.message}") from None
+            raise RenderError(
+                f"{where}: produced invalid YAML at line {e.line}: {e.message}"
+            ) from None
     if _kind_is_valid(kind)(data):
         return
-    errors = sorted(_kind_validator(kind).iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(
+        _kind_validator(kind).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))
+    )
     if errors:
         details = "; ".join(
-            f"{yamlio.format_path(list(e.absolute_path)) or '(document)'}: {e.message}" for e in errors[:5]
+            f"{yamlio.format_path(list(e.absolute_path)) or '(document)'}: {e.message}"
+            for e in errors[:5]
         )
         raise RenderError(f"{where}: produced an invalid {kind}: {details}")

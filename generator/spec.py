@@ -1,4 +1,4 @@
-"""Load and validate environments/ into frozen dataclasses; nothing downstream sees the raw files."""
+"""Load and validate environments/ into frozen dataclasses; nothing downstream sees raw files."""
 
 from __future__ import annotations
 
@@ -153,7 +153,9 @@ def parse_spec(files: Mapping[str, str]) -> Spec:
         raise SpecError([Problem(SPEC_DIR, 0, 0, "", "the spec is empty: no .yaml files")])
     if project_name not in sources:
         problems.append(
-            Problem(project_name, 0, 0, "", "missing: it holds the project, apps and promotion order")
+            Problem(
+                project_name, 0, 0, "", "missing: it holds the project, apps and promotion order"
+            )
         )
     for source in sources.values():
         parse_file(source, project_name, problems)
@@ -222,14 +224,17 @@ class _Builder:
                 name = f"{app.name}-{env.name}"
                 if name in names:
                     self.fail(
-                        source, ("apps", app.name) if app.name in (source.data.get("apps") or {}) else (),
-                        f"{where} makes the Application {name!r}, as {names[name]} does; rename one",
+                        source,
+                        ("apps", app.name) if app.name in (source.data.get("apps") or {}) else (),
+                        f"{where} makes the Application {name!r}, as {names[name]} does; "
+                        "rename one",
                     )
                 names.setdefault(name, where)
                 key = (env.server or env.cluster_name or "", env.namespace, app.release_name)
                 if key in releases:
                     self.fail(
-                        source, ("namespace",) if "namespace" in source.data else (),
+                        source,
+                        ("namespace",) if "namespace" in source.data else (),
                         f"{where} installs release {app.release_name!r} into namespace "
                         f"{env.namespace!r} of the same cluster as {releases[key]}; "
                         "use another namespace or releaseName",
@@ -249,7 +254,9 @@ class _Builder:
         self.prefix_ok = True
         if prefix and (problem := naming.branch_problem(prefix + "x")):
             self.prefix_ok = False
-            self.fail(src, ("project", "branchPrefix"), problem.replace(repr(prefix + "x"), repr(prefix)))
+            self.fail(
+                src, ("project", "branchPrefix"), problem.replace(repr(prefix + "x"), repr(prefix))
+            )
         gates = doc["promotion"].get("gates") or {}
         return Project(
             name=name,
@@ -276,10 +283,13 @@ class _Builder:
             owner, repository = (parts[0], parts[1]) if len(parts) == 2 else ("", "")
         if not owner or not repository:
             layout = "namespace/name" if provider == "gitlab" else "owner/name"
-            self.fail(src, ("project", "repoURL"), f"must be https://host/{layout}[.git] for {provider}")
+            self.fail(
+                src, ("project", "repoURL"), f"must be https://host/{layout}[.git] for {provider}"
+            )
         elif not _REPOSITORY_NAMES[provider].fullmatch(f"{owner}/{repository}"):
             self.fail(
-                src, ("project", "repoURL"),
+                src,
+                ("project", "repoURL"),
                 f"{owner}/{repository} is not a valid {provider} repository path for the Promoter",
             )
         public = {"github": "github.com", "gitlab": "gitlab.com"}.get(provider)
@@ -289,7 +299,11 @@ class _Builder:
         required = {"github": "appID", "gitlab": "projectId"}.get(provider)
         if required and required not in scm:
             self.fail(src, ("project", "scm"), f"{required} is required for {provider}")
-        for key, only in (("appID", "github"), ("installationID", "github"), ("projectId", "gitlab")):
+        for key, only in (
+            ("appID", "github"),
+            ("installationID", "github"),
+            ("projectId", "gitlab"),
+        ):
             if key in scm and provider != only:
                 self.fail(src, ("project", "scm", key), f"only applies to {only}, not {provider}")
         return Scm(
@@ -363,7 +377,9 @@ class _Builder:
             for app in layer:
                 if app not in app_defs:
                     path = ("apps", app) if where[0] is source else ("defaults", "apps", app)
-                    self.fail(where[0], path, f"app {app!r} is not defined in apps of {PROJECT_FILE}")
+                    self.fail(
+                        where[0], path, f"app {app!r} is not defined in apps of {PROJECT_FILE}"
+                    )
         apps, disabled = [], []
         for app_name in sorted(app_defs):
             layers = [
@@ -410,7 +426,9 @@ class _Builder:
         fields = merged.get("chart") or {}
         missing = [key for key in ("repository", "name", "version") if not fields.get(key)]
         if missing:
-            self.fail(source, ("apps", name), f"chart.{missing[0]} of app {name!r} was removed by a null")
+            self.fail(
+                source, ("apps", name), f"chart.{missing[0]} of app {name!r} was removed by a null"
+            )
             return None
         chart = Chart(fields["repository"], fields["name"], fields["version"])
         release_name = merged.get("releaseName") or name

@@ -61,7 +61,7 @@ class SpecFile:
 
 
 def read_spec_files(root: Path) -> dict[str, str]:
-    """The spec files under ``root/environments`` as {relative path: text}; refuses escaping symlinks."""
+    """The spec files under ``root/environments`` as {path: text}; refuses escaping symlinks."""
     spec_dir = root / SPEC_DIR
     if not spec_dir.is_dir():
         raise SpecError(
@@ -108,7 +108,9 @@ def parse_file(source: SpecFile, project_name: str, problems: list[Problem]) -> 
         return
     if data is None:
         what = "the spec is empty" if source.file == project_name else "the environment is empty"
-        problems.append(Problem(source.file, 1, 1, "", f"{what}; write {{}} for an empty environment"))
+        problems.append(
+            Problem(source.file, 1, 1, "", f"{what}; write {{}} for an empty environment")
+        )
         return
     kind = "projectFile" if source.file == project_name else "environmentFile"
     # A null setting removes the key it overrides, so it is valid anywhere; values are data.
@@ -119,7 +121,9 @@ def parse_file(source: SpecFile, project_name: str, problems: list[Problem]) -> 
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties":
             allowed = ", ".join(sorted(error.schema.get("properties", {})))
-            for key in sorted(set(error.instance) - set(error.schema.get("properties", {})), key=str):
+            for key in sorted(
+                set(error.instance) - set(error.schema.get("properties", {})), key=str
+            ):
                 hint = _did_you_mean(str(key), error.schema.get("properties", {}))
                 problems.append(
                     source.where((*path, key), f"unknown key{hint} (allowed here: {allowed})", True)
@@ -151,12 +155,17 @@ def _schema_message(error: Any) -> str:
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         got = _type_name(error.instance)
-        hint = "; quote it to make it a string" if expected == "string" and got in ("a number", "a boolean") else ""
+        hint = (
+            "; quote it to make it a string"
+            if expected == "string" and got in ("a number", "a boolean")
+            else ""
+        )
         if expected == "boolean":
             hint = "; write true or false"
         return f"must be {_article(expected)}, not {got}{hint}"
     if kind == "pattern":
-        return f"{error.instance!r} {error.schema.get('x-error', 'does not match ' + error.validator_value)}"
+        explanation = error.schema.get("x-error", "does not match " + error.validator_value)
+        return f"{error.instance!r} {explanation}"
     if kind == "enum":
         allowed = ", ".join(map(str, error.validator_value))
         return f"{error.instance!r} is not one of: {allowed}"

@@ -1,4 +1,4 @@
-"""The Jinja2 environment: built-in templates, overridable file by file by a repository's templates/."""
+"""The Jinja2 environment: built-in templates, overridden file by file by a repository's own."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _md_code(value: Any) -> str:
 
 
 def repository_overrides(root: Path) -> dict[str, str]:
-    """The repository's own templates/ as {name: source}; refuses files that escape the repository."""
+    """The repository's own templates/ as {name: source}; refuses files escaping the repository."""
     base = root / TEMPLATE_DIR
     if not base.is_dir():
         return {}
@@ -71,7 +71,7 @@ class _Loader(jinja2.BaseLoader):
         if name in self.overrides:
             source = self.overrides[name]
             return source, f"{TEMPLATE_DIR}/{name}", lambda: True
-        source, filename, uptodate = self.builtin.get_source(environment, name)
+        source, _, uptodate = self.builtin.get_source(environment, name)
         return source, f"{TEMPLATE_DIR}/{name} (built-in)", uptodate
 
 

@@ -1,4 +1,4 @@
-"""The only module that touches YAML: loading (fast, or with line numbers) and safe, deterministic dumping."""
+"""The only module that touches YAML: loading (fast, or located) and safe, deterministic dumping."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ _loaders: dict[str, Any] = {}
 
 
 def _loader(typ: str) -> Any:
-    """One configured ruamel.yaml instance per kind, built on first use (ruamel is slow to import)."""
+    """One configured ruamel.yaml instance per kind, built on first use (ruamel imports slowly)."""
     yaml = _loaders.get(typ)
     if yaml is None:
         from ruamel.yaml import YAML
@@ -77,7 +77,8 @@ def _load(text: str, typ: str) -> Any:
 
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise YAMLLoadError(
-            f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; split it or move data out of the spec"
+            f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; "
+            "split it or move data out of the spec"
         )
     try:
         return _loader(typ).load(text)
@@ -137,7 +138,7 @@ _INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 
 
 def _plain(value: str) -> Any:
-    """A plain scalar, typed by ruamel's own YAML 1.2 resolver table (the same regular expressions)."""
+    """A plain scalar, typed by ruamel's own YAML 1.2 resolver table (the same expressions)."""
     if not _resolvers:
         from ruamel.yaml.resolver import implicit_resolvers
 
@@ -164,7 +165,7 @@ def _plain(value: str) -> Any:
 
 
 def _fast_load(text: str) -> Any:
-    """ruamel's C parser, and a small constructor for the plain data that spec and output files hold.
+    """ruamel's C parser, and a small constructor for the plain data spec and output files hold.
 
     It gives exactly what ``_load(text, "safe")`` gives, several times faster; anything it does not
     handle itself (anchors, aliases, tags, directives, merge keys, duplicate or complex keys,
@@ -255,7 +256,7 @@ def load_located(text: str) -> Any:
 
 
 def parse_events(text: str) -> list[Any]:
-    """The parser events of ``text``, whose marks give each node's exact span (for in-place edits)."""
+    """The parser events of ``text``; their marks give each node's exact span (in-place edits)."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
@@ -263,7 +264,9 @@ def parse_events(text: str) -> list[Any]:
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-        raise YAMLLoadError(f"invalid YAML: {e.problem or e.context or 'invalid YAML'}", line, col) from None
+        raise YAMLLoadError(
+            f"invalid YAML: {e.problem or e.context or 'invalid YAML'}", line, col
+        ) from None
     except YAMLError as e:
         raise YAMLLoadError(f"invalid YAML: {e}") from None
 
@@ -284,7 +287,9 @@ def locate(doc: Any, path: Sequence[str | int], at_key: bool = False) -> tuple[i
                 if lc is not None:
                     # The value's position for the last step (what is wrong), else the key's.
                     child = node[part]
-                    at_value = index == last and not at_key and not isinstance(child, (Mapping, list))
+                    at_value = (
+                        index == last and not at_key and not isinstance(child, (Mapping, list))
+                    )
                     line, col = lc.value(part) if at_value else lc.key(part)
                     line, col = line + 1, col + 1
                 node = node[part]
@@ -301,14 +306,15 @@ def locate(doc: Any, path: Sequence[str | int], at_key: bool = False) -> tuple[i
 
 
 def check_limits(data: Any) -> None:
-    """Refuse documents that nest too deeply, expand too far through aliases, or hold huge strings."""
+    """Refuse documents that nest too deeply, expand too far through aliases, or hold huge text."""
     sizes: dict[int, int] = {}
 
     def walk(node: Any, depth: int, path: tuple[str | int, ...]) -> int:
         if isinstance(node, str):
             if len(node) > MAX_SCALAR_CHARS:
                 raise YAMLLoadError(
-                    f"string of {len(node)} characters is longer than the limit of {MAX_SCALAR_CHARS}",
+                    f"string of {len(node)} characters is longer than the limit "
+                    f"of {MAX_SCALAR_CHARS}",
                     parts=path,
                 )
             return 1
@@ -331,7 +337,8 @@ def check_limits(data: Any) -> None:
             total += walk(value, depth + 1, (*path, key))
             if total > MAX_NODES:
                 raise YAMLLoadError(
-                    f"document expands to more than {MAX_NODES} nodes (aliases repeated too often?)",
+                    f"document expands to more than {MAX_NODES} nodes "
+                    "(aliases repeated too often?)",
                     parts=path,
                 )
         sizes[id(node)] = total
@@ -376,9 +383,7 @@ _ESCAPES = {
     "\u2028": "\\L",
     "\u2029": "\\P",
 }
-_NEEDS_ESCAPE = re.compile(
-    '[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]'
-)
+_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]')
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -402,13 +407,13 @@ def is_plain_safe(text: str) -> bool:
         return False
     lowered = text.lower()
     return not (
-        lowered in _SPECIAL_WORDS
-        or _NUMBERISH.fullmatch(text)
-        or _SPECIAL_FLOATS.fullmatch(text)
+        lowered in _SPECIAL_WORDS or _NUMBERISH.fullmatch(text) or _SPECIAL_FLOATS.fullmatch(text)
     )
 
 
-_BLOCK_LINE = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*")
+_BLOCK_LINE = re.compile(
+    r"[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*"
+)
 
 
 def _literal_block(text: str, indent: int) -> str | None:
@@ -523,7 +528,7 @@ def _emit_child(item: Any, indent: int, out: list[str], sort_keys: bool) -> None
 
 def dump_document(data: Any, sort_keys: bool = True) -> str:
     """A whole YAML document (a map, a list or a scalar), ending in one newline."""
-    if isinstance(data, Mapping) and data or isinstance(data, (list, tuple)) and data:
+    if (isinstance(data, Mapping) and data) or (isinstance(data, (list, tuple)) and data):
         out: list[str] = []
         _emit(data, 0, out, sort_keys)
         return "".join(out)[1:] + "\n"
@@ -535,7 +540,7 @@ def dump_document(data: Any, sort_keys: bool = True) -> str:
 
 
 def dump_inline(data: Any, indent: int, sort_keys: bool = False) -> str:
-    """What follows ``key:`` in a template: `` scalar``, `` {}``, or a block indented by ``indent``."""
+    """What follows ``key:`` in a template: `` scalar``, `` {}``, or a block at ``indent``."""
     out: list[str] = []
     _emit_child(data, indent - 2, out, sort_keys)
     return "".join(out)

@@ -37,9 +37,10 @@ def test_render_then_check(example_repo: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "staging    0 created, 1 updated, 0 removed" in result.stderr
     assert "demo       unchanged" in result.stderr
-    assert "host: stg.example.com" in (
-        example_repo / "rendered/environments/staging/serviceradar/values.yaml"
-    ).read_text()
+    assert (
+        "host: stg.example.com"
+        in (example_repo / "rendered/environments/staging/serviceradar/values.yaml").read_text()
+    )
     assert runner.invoke(main, ["-C", str(example_repo), "check"]).exit_code == 0
 
 

@@ -49,7 +49,12 @@ def test_set_path_creates_maps_and_refuses_scalars() -> None:
 
 
 def test_the_readme_example() -> None:
-    base = {"replicas": 2, "debug": True, "hosts": ["x.example", "y.example"], "image": {"repository": "r"}}
+    base = {
+        "replicas": 2,
+        "debug": True,
+        "hosts": ["x.example", "y.example"],
+        "image": {"repository": "r"},
+    }
     defaults = {"replicas": 3}
     dev = {"debug": None, "hosts": ["a.example"]}
     result = deep_merge(deep_merge(base, defaults), dev)

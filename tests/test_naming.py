@@ -9,13 +9,22 @@ from generator import naming
 
 @pytest.mark.parametrize(
     "tag",
-    ["v1.0.70", "v1.0.70-rc.1", "v2.0.0+build.5", "sha-abc1234", "sha-" + "a" * 40, "@sha256:" + "0" * 64],
+    [
+        "v1.0.70",
+        "v1.0.70-rc.1",
+        "v2.0.0+build.5",
+        "sha-abc1234",
+        "sha-" + "a" * 40,
+        "@sha256:" + "0" * 64,
+    ],
 )
 def test_immutable_tags_pull_if_not_present(tag: str) -> None:
     assert naming.pull_policy(tag) == "IfNotPresent"
 
 
-@pytest.mark.parametrize("tag", ["latest", "main", "1.0.70", "v1.0", "sha-abc12", "sha-XYZ1234", "stable"])
+@pytest.mark.parametrize(
+    "tag", ["latest", "main", "1.0.70", "v1.0", "sha-abc12", "sha-XYZ1234", "stable"]
+)
 def test_mutable_tags_pull_always(tag: str) -> None:
     assert naming.pull_policy(tag) == "Always"
 
@@ -36,7 +45,15 @@ def test_semver_refuses(version: str) -> None:
 
 
 def test_semver_precedence() -> None:
-    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.10.0"]
+    ordered = [
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-beta",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "1.0.1",
+        "1.10.0",
+    ]
     assert sorted(ordered, key=naming.semver_key) == ordered
 
 

@@ -30,12 +30,75 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 MANY = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 YAML_WORDS = [
-    "yes", "no", "on", "off", "y", "n", "Y", "NO", "true", "False", "~", "null", "Null", "", " ",
-    "1.0", "0x1F", "1e3", "012", "0o17", "0b101", "1_000", "1:20", "2001-12-14", "2001-12-14 21:59:43",
-    ".inf", "-.inf", ".NaN", "+1", "-0", "<<", "=", "...", "---", "- a", "? a", "a: b", "a:b", "a #b",
-    "#c", "&a", "*a", "!t", "!!str", "|", ">", "%YAML 1.1", "@", "`", "{{ .Values.x }}", "{% raw %}",
-    "{{", "}}", "key: value\nother: x", " lead", "trail ", "\ttab", "a\r\nb", "\u2028", "\x85", "\ufeff",
-    "\x00", "\x7f", "é", "日本", "🚀", "\\", '"', "'",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "Y",
+    "NO",
+    "true",
+    "False",
+    "~",
+    "null",
+    "Null",
+    "",
+    " ",
+    "1.0",
+    "0x1F",
+    "1e3",
+    "012",
+    "0o17",
+    "0b101",
+    "1_000",
+    "1:20",
+    "2001-12-14",
+    "2001-12-14 21:59:43",
+    ".inf",
+    "-.inf",
+    ".NaN",
+    "+1",
+    "-0",
+    "<<",
+    "=",
+    "...",
+    "---",
+    "- a",
+    "? a",
+    "a: b",
+    "a:b",
+    "a #b",
+    "#c",
+    "&a",
+    "*a",
+    "!t",
+    "!!str",
+    "|",
+    ">",
+    "%YAML 1.1",
+    "@",
+    "`",
+    "{{ .Values.x }}",
+    "{% raw %}",
+    "{{",
+    "}}",
+    "key: value\nother: x",
+    " lead",
+    "trail ",
+    "\ttab",
+    "a\r\nb",
+    "\u2028",
+    "\x85",
+    "\ufeff",
+    "\x00",
+    "\x7f",
+    "é",
+    "日本",
+    "🚀",
+    "\\",
+    '"',
+    "'",
 ]
 
 _chars = st.characters(blacklist_categories=("Cs",))
@@ -107,7 +170,10 @@ def test_any_string_reads_back_exactly(value: str) -> None:
     for read in (read_pyyaml, read_ruamel, yamlio.load):
         assert same(read(text), doc), (read.__name__, text[:200])
     as_key = {value: value, "list": [{value: 1, "k": 2}]}
-    if len(yamlio.scalar(value) if "\n" not in value else yamlio._quote(value)) > yamlio.MAX_KEY_CHARS:
+    if (
+        len(yamlio.scalar(value) if "\n" not in value else yamlio._quote(value))
+        > yamlio.MAX_KEY_CHARS
+    ):
         with pytest.raises(ValueError, match="longer than YAML readers accept"):
             yamlio.dump_document(as_key)
         return
@@ -174,8 +240,27 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-_REPLACEMENTS = [None, True, False, 0, -1, 1.5, 2**40, "", "x", "UPPER", "a b", "x" * 300,
-                 "https://h/p", [], [1, 1], ["a", "a"], {}, {"k": 1}, float("nan")]
+_REPLACEMENTS = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.5,
+    2**40,
+    "",
+    "x",
+    "UPPER",
+    "a b",
+    "x" * 300,
+    "https://h/p",
+    [],
+    [1, 1],
+    ["a", "a"],
+    {},
+    {"k": 1},
+    float("nan"),
+]
 
 
 def _mutate(data: Any, rng: random.Random) -> Any:
@@ -191,7 +276,9 @@ def _mutate(data: Any, rng: random.Random) -> Any:
         if roll < 0.2 and isinstance(parent, dict):
             del parent[path[-1]]
         elif roll < 0.35 and isinstance(parent, dict):
-            parent[rng.choice(["extra", "kind", "name", "spec"])] = copy.deepcopy(rng.choice(_REPLACEMENTS))
+            parent[rng.choice(["extra", "kind", "name", "spec"])] = copy.deepcopy(
+                rng.choice(_REPLACEMENTS)
+            )
         else:
             parent[path[-1]] = copy.deepcopy(rng.choice(_REPLACEMENTS))
     return data
@@ -208,7 +295,10 @@ def _rendered_objects() -> list[tuple[str, Any]]:
 
 def _spec_objects() -> list[tuple[str, Any]]:
     return [
-        ("projectFile" if p.name == "_project.yaml" else "environmentFile", yamlio.load(p.read_text()))
+        (
+            "projectFile" if p.name == "_project.yaml" else "environmentFile",
+            yamlio.load(p.read_text()),
+        )
         for p in sorted((REPO / "environments").glob("*.yaml"))
     ]
 
@@ -239,7 +329,11 @@ def test_compiled_schema_agrees_with_jsonschema(schema_of: Any, objects: Any) ->
 
 ENV_NAMES = ["dev", "qa", "staging", "prod", "eu-1"]
 APP_NAMES = ["web", "api", "db-migrate"]
-value_keys = st.one_of(st.sampled_from(["a", "b", "c", "replicas", "image", "host"]), st.text(_chars, max_size=20), st.sampled_from(YAML_WORDS))
+value_keys = st.one_of(
+    st.sampled_from(["a", "b", "c", "replicas", "image", "host"]),
+    st.text(_chars, max_size=20),
+    st.sampled_from(YAML_WORDS),
+)
 value_keys_top = value_keys.filter(lambda k: k != "global")
 
 
@@ -259,13 +353,18 @@ def as_spec_text(data: Any) -> str:
 
 def layer(with_nulls: bool) -> st.SearchStrategy[dict[str, Any]]:
     leaves = st.one_of(
-        spec_texts, st.integers(-(10**6), 10**6), st.booleans(), st.floats(allow_nan=False, allow_infinity=False)
+        spec_texts,
+        st.integers(-(10**6), 10**6),
+        st.booleans(),
+        st.floats(allow_nan=False, allow_infinity=False),
     )
     if with_nulls:
         leaves = st.one_of(leaves, st.none())
     tree = st.recursive(
         leaves,
-        lambda c: st.one_of(st.lists(leaves, max_size=3), st.dictionaries(value_keys, c, max_size=3)),
+        lambda c: st.one_of(
+            st.lists(leaves, max_size=3), st.dictionaries(value_keys, c, max_size=3)
+        ),
         max_leaves=12,
     )
     return st.dictionaries(value_keys_top, tree, max_size=4)
@@ -312,8 +411,14 @@ def specs(draw: st.DrawFn) -> tuple[dict[str, str], dict[tuple[str, str], dict[s
             "scm": {"provider": "github", "secretRef": "s", "appID": 1},
         },
         "apps": {
-            app: {"chart": {"repository": "oci://r.example/c", "name": f"chart-{app}", "version": "1.0.0"},
-                  "values": base[app]}
+            app: {
+                "chart": {
+                    "repository": "oci://r.example/c",
+                    "name": f"chart-{app}",
+                    "version": "1.0.0",
+                },
+                "values": base[app],
+            }
             for app in apps
         },
         "defaults": {"apps": {app: {"values": v} for app, v in defaults.items()}},
@@ -343,14 +448,22 @@ def _check_rendered(files: dict[str, str], expected: dict[tuple[str, str], dict[
         assert same(read_ruamel(text), _sorted(values)), (env, app)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(case=specs())
 def test_random_specs_render_and_values_are_the_documented_merge(case: Any) -> None:
     _check_rendered(*case)
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(case=specs())
 def test_random_specs_render_many(case: Any) -> None:
     _check_rendered(*case)
@@ -370,17 +483,28 @@ def test_any_document_reads_back_exactly_many(data: Any) -> None:
 
 def _values_of(base: dict[str, Any], env_values: dict[str, Any]) -> Any:
     project = {
-        "project": {"name": "p", "repoURL": "https://github.com/o/r.git",
-                    "scm": {"provider": "github", "secretRef": "s", "appID": 1}},
-        "apps": {"web": {"chart": {"repository": "oci://r/c", "name": "web", "version": "1.0.0"},
-                         "values": base}},
+        "project": {
+            "name": "p",
+            "repoURL": "https://github.com/o/r.git",
+            "scm": {"provider": "github", "secretRef": "s", "appID": 1},
+        },
+        "apps": {
+            "web": {
+                "chart": {"repository": "oci://r/c", "name": "web", "version": "1.0.0"},
+                "values": base,
+            }
+        },
         "promotion": {"order": ["dev"]},
     }
     files = {
         "environments/_project.yaml": json.dumps(project),
-        "environments/dev.yaml": json.dumps({"namespace": "dev", "apps": {"web": {"values": env_values}}}),
+        "environments/dev.yaml": json.dumps(
+            {"namespace": "dev", "apps": {"web": {"values": env_values}}}
+        ),
     }
-    return read_pyyaml(render.render(spec.parse_spec(files))["environments/dev/web/values.yaml"])["web"]
+    return read_pyyaml(render.render(spec.parse_spec(files))["environments/dev/web/values.yaml"])[
+        "web"
+    ]
 
 
 def test_null_inside_a_map_replacing_a_scalar_removes_the_key() -> None:
@@ -407,7 +531,9 @@ def _synthetic_files(envs: int, apps: int) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("broken", [None, "env-010", "env-070"])
-def test_parallel_render_equals_sequential(monkeypatch: pytest.MonkeyPatch, broken: str | None) -> None:
+def test_parallel_render_equals_sequential(
+    monkeypatch: pytest.MonkeyPatch, broken: str | None
+) -> None:
     files = _synthetic_files(80, 2)
     assert len(spec.parse_spec(files).environments) >= render.PARALLEL_FROM
     source = (REPO / "templates" / "environment" / "README.md.j2").read_text()

@@ -106,9 +106,7 @@ def unknown_fields(obj: Any, schema: dict[str, Any], path: str = "") -> list[str
                 found += unknown_fields(value, props[key], f"{path}.{key}")
             elif isinstance(extra, dict):
                 found += unknown_fields(value, extra, f"{path}.{key}")
-            elif path == "" and key in ("apiVersion", "kind", "metadata"):
-                continue
-            elif path == ".metadata":
+            elif (path == "" and key in ("apiVersion", "kind", "metadata")) or path == ".metadata":
                 continue
             else:
                 found.append(f"{path}.{key}")
@@ -128,7 +126,9 @@ def _bootstrap_objects() -> list[tuple[str, dict[str, Any]]]:
 
 
 @pytest.mark.skipif(not CRDS.is_dir(), reason="the upstream CRDs are not beside this checkout")
-@pytest.mark.parametrize(("name", "obj"), _bootstrap_objects(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "obj"), _bootstrap_objects(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_bootstrap_objects_validate_against_upstream_crds(name: str, obj: dict[str, Any]) -> None:
     schema = crd_schema(obj["kind"])
     errors = [e.message for e in Draft202012Validator(schema).iter_errors(obj)]
@@ -141,22 +141,35 @@ def test_bootstrap_objects_validate_against_upstream_crds(name: str, obj: dict[s
 def test_crd_check_catches_unknown_fields() -> None:
     """The unknown-field walk is real: a typo in an Application is found."""
     schema = crd_schema("Application")
-    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "x"},
-           "spec": {"project": "default", "destination": {"server": "s", "namespace": "n"},
-                    "source": {"repoURL": "u", "targetRevison": "main"}}}
+    app = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "x"},
+        "spec": {
+            "project": "default",
+            "destination": {"server": "s", "namespace": "n"},
+            "source": {"repoURL": "u", "targetRevison": "main"},
+        },
+    }
     assert unknown_fields(app, schema) == [".spec.source.targetRevison"]
 
 
 def test_application_contract() -> None:
     """Single source on the active branch, finalizer, automated sync, CreateNamespace, selector label."""
-    app = pyyaml.safe_load((REPO / "rendered/bootstrap/applications/staging/serviceradar.yaml").read_text())
+    app = pyyaml.safe_load(
+        (REPO / "rendered/bootstrap/applications/staging/serviceradar.yaml").read_text()
+    )
     assert "sources" not in app["spec"]
     source = app["spec"]["source"]
     assert source["targetRevision"] == "environment/staging"
     assert source["path"] == "serviceradar"
     assert source["helm"]["releaseName"] == "serviceradar"
     assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
-    assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True, "allowEmpty": False}
+    assert app["spec"]["syncPolicy"]["automated"] == {
+        "prune": True,
+        "selfHeal": True,
+        "allowEmpty": False,
+    }
     assert "CreateNamespace=true" in app["spec"]["syncPolicy"]["syncOptions"]
     selector = pyyaml.safe_load((REPO / "rendered/bootstrap/argocd-commit-status.yaml").read_text())
     labels = selector["spec"]["applicationSelector"]["matchLabels"]
@@ -167,7 +180,11 @@ def test_application_contract() -> None:
 def test_promotion_strategy_contract() -> None:
     ps = pyyaml.safe_load((REPO / "rendered/bootstrap/promotion-strategy.yaml").read_text())
     envs = ps["spec"]["environments"]
-    assert [e["branch"] for e in envs] == ["environment/staging", "environment/demo", "environment/prod"]
+    assert [e["branch"] for e in envs] == [
+        "environment/staging",
+        "environment/demo",
+        "environment/prod",
+    ]
     assert [e["autoMerge"] for e in envs] == [True, True, False]
     assert envs[0]["activeCommitStatuses"] == [{"key": "e2e"}]
     assert ps["spec"]["activeCommitStatuses"] == [{"key": "argocd-health"}]
@@ -178,7 +195,11 @@ def test_wrapper_chart_contract() -> None:
     chart = pyyaml.safe_load((base / "Chart.yaml").read_text())
     assert chart["apiVersion"] == "v2"
     assert chart["dependencies"] == [
-        {"name": "serviceradar", "version": "1.0.75", "repository": "oci://ghcr.io/carverauto/charts"}
+        {
+            "name": "serviceradar",
+            "version": "1.0.75",
+            "repository": "oci://ghcr.io/carverauto/charts",
+        }
     ]
     values = pyyaml.safe_load((base / "values.yaml").read_text())
     assert set(values) == {"global", "serviceradar"}
@@ -195,11 +216,21 @@ def test_kustomization_lists_every_bootstrap_file() -> None:
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_kubectl_kustomize_builds_the_bootstrap() -> None:
     out = subprocess.run(
-        ["kubectl", "kustomize", str(REPO / "rendered/bootstrap")], capture_output=True, text=True, check=True
+        ["kubectl", "kustomize", str(REPO / "rendered/bootstrap")],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     kinds = sorted(doc["kind"] for doc in pyyaml.safe_load_all(out))
-    assert kinds == ["Application", "Application", "Application", "ArgoCDCommitStatus",
-                     "GitRepository", "PromotionStrategy", "ScmProvider"]
+    assert kinds == [
+        "Application",
+        "Application",
+        "Application",
+        "ArgoCDCommitStatus",
+        "GitRepository",
+        "PromotionStrategy",
+        "ScmProvider",
+    ]
 
 
 def test_sync_options_are_one_per_name_and_the_spec_wins(example_repo: Path) -> None:
@@ -210,7 +241,10 @@ def test_sync_options_are_one_per_name_and_the_spec_wins(example_repo: Path) -> 
     )
     plan = plan_repository(example_repo).files
     app = pyyaml.safe_load(plan["bootstrap/applications/prod/serviceradar.yaml"])
-    assert app["spec"]["syncPolicy"]["syncOptions"] == ["CreateNamespace=false", "ServerSideApply=true"]
+    assert app["spec"]["syncPolicy"]["syncOptions"] == [
+        "CreateNamespace=false",
+        "ServerSideApply=true",
+    ]
 
 
 def test_check_diff_marks_a_missing_newline_inside_a_hunk(example_repo: Path) -> None:
@@ -248,7 +282,8 @@ def test_concurrent_renders_never_leave_a_partial_tree(example_repo: Path) -> No
     def run(host: str) -> int:
         return subprocess.run(
             [sys.executable, "-m", "generator", "-C", str(example_repo), "render"],
-            capture_output=True, check=False,
+            capture_output=True,
+            check=False,
         ).returncode
 
     text = demo.read_text()

@@ -106,14 +106,18 @@ CASES = {
     ),
     "branch-too-long": (
         _edit("_project.yaml", "branchPrefix: environment/", "branchPrefix: " + "p" * 90 + "/"),
-        "environments/staging.yaml:1:1: branch '" + "p" * 90 + "/staging' is 98 characters; keep it at 95",
+        "environments/staging.yaml:1:1: branch '"
+        + "p" * 90
+        + "/staging' is 98 characters; keep it at 95",
     ),
     "order-names-missing-env": (
         _edit("_project.yaml", "order: [staging, demo, prod]", "order: [staging, demo, qa, prod]"),
         "environments/_project.yaml:114:26: promotion.order[2]: environment 'qa' has no file environments/qa.yaml",
     ),
     "order-names-env-twice": (
-        _edit("_project.yaml", "order: [staging, demo, prod]", "order: [staging, demo, staging, prod]"),
+        _edit(
+            "_project.yaml", "order: [staging, demo, prod]", "order: [staging, demo, staging, prod]"
+        ),
         "promotion.order[2]: environment 'staging' is listed twice",
     ),
     "order-leaves-env-out": (
@@ -329,15 +333,26 @@ def test_several_apps_disabled_app_and_layered_values(build_tree: Callable[..., 
     web = dev.apps[0]
     # base replicas 2 < defaults 3; env null removes debug from the base values
     assert web.values == {
-        "web": {"replicas": 3, "image": {"repository": "registry.example.com/web", "tag": "sha-0123abcd",
-                                         "pullPolicy": "IfNotPresent"}}
+        "web": {
+            "replicas": 3,
+            "image": {
+                "repository": "registry.example.com/web",
+                "tag": "sha-0123abcd",
+                "pullPolicy": "IfNotPresent",
+            },
+        }
     }
     live_web, live_worker = live.apps
     assert live_web.chart.version == "2.0.9" and live_web.values["web"]["replicas"] == 5
     assert live_web.values["web"]["image"] == {"tag": "v2.0.9", "pullPolicy": "IfNotPresent"}
-    assert live_worker.values == {"worker": {"worker": {"tag": "main"}, "image": {"pullPolicy": "IfNotPresent"}}}
+    assert live_worker.values == {
+        "worker": {"worker": {"tag": "main"}, "image": {"pullPolicy": "IfNotPresent"}}
+    }
     assert live.sync.automated is False
-    assert spec.project.scm.owner == "platform/team" and spec.project.scm.domain == "gitlab.example.com"
+    assert (
+        spec.project.scm.owner == "platform/team"
+        and spec.project.scm.domain == "gitlab.example.com"
+    )
     assert spec.project.active_gates == () and spec.project.proposed_gates == ("lint",)
     assert live.proposed_gates == ("security-review",)
 
@@ -354,7 +369,10 @@ def test_multi_app_spec_renders_valid_output(build_tree: Callable[..., Path]) ->
     live_app = (rendered / "bootstrap/applications/live/web.yaml").read_text()
     assert "automated:" not in live_app
     git_repo = (rendered / "bootstrap/git-repository.yaml").read_text()
-    assert "gitlab:\n    namespace: platform/team\n    name: shop-gitops\n    projectId: 42\n" in git_repo
+    assert (
+        "gitlab:\n    namespace: platform/team\n    name: shop-gitops\n    projectId: 42\n"
+        in git_repo
+    )
     scm = (rendered / "bootstrap/scm-provider.yaml").read_text()
     assert "gitlab:\n    domain: gitlab.example.com\n" in scm
 
@@ -364,21 +382,36 @@ def test_multi_app_spec_renders_valid_output(build_tree: Callable[..., Path]) ->
     [
         ("forgejo", "", "forgejo:\n    domain: git.carverauto.dev\n"),
         ("gitea", "", "gitea:\n    domain: git.carverauto.dev\n"),
-        ("github", ", appID: 7, domain: github.example.com", "github:\n    appID: 7\n    domain: github.example.com\n"),
+        (
+            "github",
+            ", appID: 7, domain: github.example.com",
+            "github:\n    appID: 7\n    domain: github.example.com\n",
+        ),
     ],
 )
-def test_scm_providers(build_tree: Callable[..., Path], provider: str, extra: str, expected: str) -> None:
+def test_scm_providers(
+    build_tree: Callable[..., Path], provider: str, extra: str, expected: str
+) -> None:
     files = dict(MULTI_APP)
     files["environments/_project.yaml"] = (
         files["environments/_project.yaml"]
-        .replace("https://gitlab.example.com/platform/team/shop-gitops.git", "https://git.carverauto.dev/carverauto/shop.git")
-        .replace("{provider: gitlab, secretRef: gitlab-token, projectId: 42}", f"{{provider: {provider}, secretRef: token{extra}}}")
+        .replace(
+            "https://gitlab.example.com/platform/team/shop-gitops.git",
+            "https://git.carverauto.dev/carverauto/shop.git",
+        )
+        .replace(
+            "{provider: gitlab, secretRef: gitlab-token, projectId: 42}",
+            f"{{provider: {provider}, secretRef: token{extra}}}",
+        )
     )
     root = build_tree(files)
     result = CliRunner().invoke(main, ["-C", str(root), "render"])
     assert result.exit_code == 0, result.output
     assert expected in (root / "rendered/bootstrap/scm-provider.yaml").read_text()
-    assert f"{provider}:\n    owner: carverauto\n    name: shop\n" in (root / "rendered/bootstrap/git-repository.yaml").read_text()
+    assert (
+        f"{provider}:\n    owner: carverauto\n    name: shop\n"
+        in (root / "rendered/bootstrap/git-repository.yaml").read_text()
+    )
 
 
 def test_scm_settings_for_the_wrong_provider_are_refused(build_tree: Callable[..., Path]) -> None:
@@ -408,13 +441,24 @@ def test_two_applications_with_one_name_are_refused(build_tree: Callable[..., Pa
     root = build_tree(files)
     result = CliRunner().invoke(main, ["-C", str(root), "render"])
     assert result.exit_code == 2, result.output
-    assert "makes the Application 'web-stage-prod', as app 'web-stage' in environment 'prod' does" in result.stderr
+    assert (
+        "makes the Application 'web-stage-prod', as app 'web-stage' in environment 'prod' does"
+        in result.stderr
+    )
 
 
 def test_one_release_twice_in_one_namespace_is_refused(example_repo: Path) -> None:
-    stderr = _run_bad(example_repo, _edit("prod.yaml", "namespace: serviceradar\n", "namespace: demo\n"))
-    assert "environments/prod.yaml:3:12: namespace: app 'serviceradar' in environment 'prod' installs release" in stderr
-    assert "into namespace 'demo' of the same cluster as app 'serviceradar' in environment 'demo'" in stderr
+    stderr = _run_bad(
+        example_repo, _edit("prod.yaml", "namespace: serviceradar\n", "namespace: demo\n")
+    )
+    assert (
+        "environments/prod.yaml:3:12: namespace: app 'serviceradar' in environment 'prod' installs release"
+        in stderr
+    )
+    assert (
+        "into namespace 'demo' of the same cluster as app 'serviceradar' in environment 'demo'"
+        in stderr
+    )
 
 
 def test_the_same_namespace_on_another_cluster_is_fine(example_repo: Path) -> None:
@@ -429,30 +473,71 @@ def test_the_same_namespace_on_another_cluster_is_fine(example_repo: Path) -> No
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (_edit("_project.yaml", "secretRef: github-app-promoter", 'secretRef: "GH Secret"'),
-         "environments/_project.yaml:12:16: project.scm.secretRef: 'GH Secret' is not a DNS-1123 subdomain"),
-        (_edit("_project.yaml", "namespace: argocd", 'namespace: "Argo CD"'),
-         "project.argocd.namespace: 'Argo CD' is not a DNS-1123 label"),
-        (_edit("_project.yaml", "project: default", 'project: "x y"'),
-         "project.argocd.project: 'x y' is not a DNS-1123 subdomain"),
-        (_edit("_project.yaml", "carverauto/serviceradar-gitops.git", "my_org/repo.git"),
-         "project.repoURL: my_org/repo is not a valid github repository path"),
-        (_edit("_project.yaml", "  serviceradar:\n    chart:", "  serviceradar:\n    releaseName: Not-Valid\n    chart:"),
-         "apps.serviceradar.releaseName: 'Not-Valid' is not a Helm release name"),
-        (_edit("_project.yaml", "apps:\n  serviceradar:", "apps:\n  " + "s" * 54 + ":"),
-         "the release name '" + "s" * 54 + "' is longer than Helm's 53 characters"),
-        (_append("demo.yaml", "destination: {server: not a url}\n"),
-         "destination.server: 'not a url' must be the cluster's API server URL"),
-        (_edit("_project.yaml", "        - /status", "        - /status\n      jsonPointer: [/spec]"),
-         "defaults.ignoreDifferences[0].jsonPointer: unknown key; did you mean 'jsonPointers'?"),
-        (_append("demo.yaml", "extra: !!binary aGVsbG8=\n"),
-         "environments/demo.yaml:18:8: extra: unsupported YAML type (bytes)"),
-        (_edit("demo.yaml", "      namespace: demo\n", "      namespace: demo\n      tags: !!set {a, b}\n"),
-         "apps.serviceradar.values.tags: unsupported YAML type (set)"),
+        (
+            _edit("_project.yaml", "secretRef: github-app-promoter", 'secretRef: "GH Secret"'),
+            "environments/_project.yaml:12:16: project.scm.secretRef: 'GH Secret' is not a DNS-1123 subdomain",
+        ),
+        (
+            _edit("_project.yaml", "namespace: argocd", 'namespace: "Argo CD"'),
+            "project.argocd.namespace: 'Argo CD' is not a DNS-1123 label",
+        ),
+        (
+            _edit("_project.yaml", "project: default", 'project: "x y"'),
+            "project.argocd.project: 'x y' is not a DNS-1123 subdomain",
+        ),
+        (
+            _edit("_project.yaml", "carverauto/serviceradar-gitops.git", "my_org/repo.git"),
+            "project.repoURL: my_org/repo is not a valid github repository path",
+        ),
+        (
+            _edit(
+                "_project.yaml",
+                "  serviceradar:\n    chart:",
+                "  serviceradar:\n    releaseName: Not-Valid\n    chart:",
+            ),
+            "apps.serviceradar.releaseName: 'Not-Valid' is not a Helm release name",
+        ),
+        (
+            _edit("_project.yaml", "apps:\n  serviceradar:", "apps:\n  " + "s" * 54 + ":"),
+            "the release name '" + "s" * 54 + "' is longer than Helm's 53 characters",
+        ),
+        (
+            _append("demo.yaml", "destination: {server: not a url}\n"),
+            "destination.server: 'not a url' must be the cluster's API server URL",
+        ),
+        (
+            _edit(
+                "_project.yaml",
+                "        - /status",
+                "        - /status\n      jsonPointer: [/spec]",
+            ),
+            "defaults.ignoreDifferences[0].jsonPointer: unknown key; did you mean 'jsonPointers'?",
+        ),
+        (
+            _append("demo.yaml", "extra: !!binary aGVsbG8=\n"),
+            "environments/demo.yaml:18:8: extra: unsupported YAML type (bytes)",
+        ),
+        (
+            _edit(
+                "demo.yaml",
+                "      namespace: demo\n",
+                "      namespace: demo\n      tags: !!set {a, b}\n",
+            ),
+            "apps.serviceradar.values.tags: unsupported YAML type (set)",
+        ),
     ],
-    ids=["secret-ref", "argocd-namespace", "argocd-project", "github-owner", "release-name",
-         "release-name-from-long-app-name", "destination-server", "ignore-differences-typo",
-         "binary", "set"],
+    ids=[
+        "secret-ref",
+        "argocd-namespace",
+        "argocd-project",
+        "github-owner",
+        "release-name",
+        "release-name-from-long-app-name",
+        "destination-server",
+        "ignore-differences-typo",
+        "binary",
+        "set",
+    ],
 )
 def test_settings_checked_in_the_spec_not_in_the_output(
     example_repo: Path, mutate: Mutate, expected: str
@@ -464,7 +549,9 @@ def test_settings_checked_in_the_spec_not_in_the_output(
 
 def test_null_settings_remove_what_defaults_set(example_repo: Path) -> None:
     prod = example_repo / "environments/prod.yaml"
-    prod.write_text(prod.read_text() + "sync:\n  retry: null\n  options: null\nignoreDifferences: null\n")
+    prod.write_text(
+        prod.read_text() + "sync:\n  retry: null\n  options: null\nignoreDifferences: null\n"
+    )
     spec = load_spec(example_repo)
     env = spec.environment("prod")
     assert env.sync.retry is None and env.sync.options == () and env.ignore_differences == ()
@@ -473,13 +560,21 @@ def test_null_settings_remove_what_defaults_set(example_repo: Path) -> None:
 
 def test_null_in_base_values_reaches_helm(example_repo: Path) -> None:
     project = example_repo / "environments/_project.yaml"
-    project.write_text(project.read_text().replace("      kv:\n        enabled: true\n", "      kv:\n        enabled: null\n"))
+    project.write_text(
+        project.read_text().replace(
+            "      kv:\n        enabled: true\n", "      kv:\n        enabled: null\n"
+        )
+    )
     values = load_spec(example_repo).environment("demo").apps[0].values
     assert values["serviceradar"]["kv"]["enabled"] is None
 
 
 def test_dates_stay_strings(example_repo: Path) -> None:
     demo = example_repo / "environments/demo.yaml"
-    demo.write_text(demo.read_text().replace("      namespace: demo\n", "      namespace: demo\n      since: 2001-12-14\n"))
+    demo.write_text(
+        demo.read_text().replace(
+            "      namespace: demo\n", "      namespace: demo\n      since: 2001-12-14\n"
+        )
+    )
     values = load_spec(example_repo).environment("demo").apps[0].values
     assert values["serviceradar"]["since"] == "2001-12-14"

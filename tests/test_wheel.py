@@ -37,30 +37,41 @@ def test_wheel_installs_in_a_fresh_venv_and_renders_elsewhere(tmp_path: Path) ->
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(REPO)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     wheel = next(dist.glob("gitops_gen-*.whl"))
     listing = subprocess.run(
-        [sys.executable, "-m", "zipfile", "-l", str(wheel)], check=True, capture_output=True, text=True
+        [sys.executable, "-m", "zipfile", "-l", str(wheel)],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     assert "generator/templates/bootstrap/application.yaml.j2" in listing
     assert "generator/schemas/spec.schema.json" in listing
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
-    subprocess.run([env_dir / "bin/pip", "install", "-q", str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [env_dir / "bin/pip", "install", "-q", str(wheel)], check=True, capture_output=True
+    )
 
     repo = write_tree(tmp_path / "elsewhere", SMALL_SPEC)
     exe = env_dir / "bin/gitops-gen"
-    result = subprocess.run([exe, "-C", str(repo), "render"], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [exe, "-C", str(repo), "render"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert (repo / "rendered/environments/prod/hello/Chart.yaml").is_file()
-    assert "targetRevision: environment/dev" in (
-        repo / "rendered/bootstrap/applications/dev/hello.yaml"
-    ).read_text()
+    assert (
+        "targetRevision: environment/dev"
+        in (repo / "rendered/bootstrap/applications/dev/hello.yaml").read_text()
+    )
     check = subprocess.run([exe, "-C", str(repo), "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     module = subprocess.run(
-        [env_dir / "bin/python", "-m", "generator", "-C", str(repo), "check"], capture_output=True, text=True
+        [env_dir / "bin/python", "-m", "generator", "-C", str(repo), "check"],
+        capture_output=True,
+        text=True,
     )
     assert module.returncode == 0, module.stderr

@@ -37,7 +37,7 @@ def render_repository(root: Path) -> tuple[Plan, output.Changes]:
     plan = plan_repository(root)
     # What is on disk is read under the lock, so that a concurrent render cannot slip in between.
     with output.locked(root):
-        current = output.read_tree(root / output.RENDERED)
+        current = output.read_rendered(root)
         changes = output.compare(plan.files, current)
         if changes:
             output.write_atomically(root, plan.files, current)
@@ -49,6 +49,6 @@ def render_repository(root: Path) -> tuple[Plan, output.Changes]:
 def check_repository(root: Path) -> tuple[output.Changes, str]:
     """What render would change in rendered/, and the unified diff; writes nothing."""
     plan = plan_repository(root)
-    current = output.read_tree(root / output.RENDERED)
+    current = output.read_rendered(root)
     changes = output.compare(plan.files, current)
     return changes, output.unified_diff(plan.files, current, changes) if changes else ""

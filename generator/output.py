@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.errors import OutputError
+from generator.errors import OutputError, UsageError
 
 RENDERED = "rendered"
 _TMP_PREFIX = ".gitops-gen-tmp-"
@@ -38,6 +38,17 @@ class Changes:
 def group_of(path: str) -> str:
     parts = path.split("/")
     return parts[1] if parts[0] == "environments" and len(parts) > 2 else parts[0]
+
+
+def read_rendered(root: Path) -> dict[str, bytes]:
+    """rendered/ as it is on disk; it must be a plain directory, since render replaces it whole."""
+    target = root / RENDERED
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise UsageError(
+            f"{RENDERED} is not a plain directory (a link or a file); gitops-gen replaces "
+            f"{RENDERED}/ as a whole, so remove it or make it a directory"
+        )
+    return read_tree(target)
 
 
 def read_tree(directory: Path) -> dict[str, bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,21 @@ def test_app_names_with_paths_are_refused(example_repo: Path, name: str) -> None
     assert new != text
     project.write_text(new)
     assert_refused(example_repo, "environments/_project.yaml")
+
+
+@pytest.mark.parametrize("command", ["render", "check"])
+def test_rendered_as_a_link_to_outside_is_refused(tmp_path: Path, command: str) -> None:
+    from tests.conftest import EXAMPLE_SPEC
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    shutil.copytree(EXAMPLE_SPEC, root / "environments")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep me\n")
+    (root / "rendered").symlink_to(outside)
+    result = CliRunner().invoke(main, ["-C", str(root), command])
+    assert result.exit_code == 2, result.output
+    assert "rendered is not a plain directory" in result.stderr
+    assert snapshot_tree(outside) == {"keep.txt": b"keep me\n"}
+    assert (root / "rendered").is_symlink()

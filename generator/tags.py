@@ -40,48 +40,68 @@ def strip_v(version: str) -> str:
     return version[1:] if version[:1] in ("v", "V") and version[1:2].isdigit() else version
 
 
+class TagsError(UsageError):
+    """Every bad option of ``tags`` at once; each line names its option and stands on its own."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+    def __str__(self) -> str:
+        # The CLI prints "error: " before the message: repeat it on every line, so that each line
+        # reads on its own (in a CI log, or after grep).
+        return "\nerror: ".join(self.problems)
+
+
 def release_tags(
     version: str,
     commit: str,
     prefix: str = DEFAULT_PREFIX,
     extra: Iterable[str] = (),
 ) -> ReleaseTags:
-    """Validate the inputs and list the tags; raises UsageError naming every bad option at once."""
+    """Validate the inputs and list the tags; raises TagsError naming every bad option at once."""
     problems: list[str] = []
     version = strip_v(version.strip())
-    if problem := naming.semver_problem(version):
-        problems.append(f"--version: {problem}")
+    core, _, build = version.partition("+")
+    semver_problem = naming.semver_problem(version)
+    if semver_problem:
+        problems.append(f"--version: {semver_problem}")
+    elif build:
+        problems.append(
+            f"--version: {version!r} carries build metadata (+{build}), which an OCI tag cannot "
+            f"hold ('+' is not allowed in a tag); drop it: --version {core}"
+        )
     commit_hex = commit.strip().lower()
-    if not _COMMIT.fullmatch(commit_hex):
+    commit_ok = bool(_COMMIT.fullmatch(commit_hex))
+    if not commit_ok:
         problems.append(
             f"--commit: {commit!r} is not a full commit name (40 hex digits, or 64 for SHA-256); "
             "pass the output of `git rev-parse HEAD`"
         )
-    prerelease = False
+    # Every other option is checked too, whatever the version and the commit: one run names every
+    # problem. The prefix is checked against the version without its build metadata.
+    prerelease = semver_problem is None and "-" in core
+    candidates: list[tuple[str, str]] = []
+    if semver_problem is None:
+        candidates.append(("--prefix", prefix + core))
+    if commit_ok:
+        candidates.append(("--commit", "sha-" + commit_hex))
+    if not prerelease:
+        candidates.append(("", LATEST))
+    candidates.extend(("--extra", tag) for tag in extra)
     tags: list[str] = []
-    if not problems:
-        prerelease = "-" in version.split("+", 1)[0]
-        candidates = [
-            ("--prefix", prefix + version),
-            ("--commit", "sha-" + commit_hex),
-        ]
-        if not prerelease:
-            candidates.append(("", LATEST))
-        candidates.extend(("--extra", tag) for tag in extra)
-        for option, tag in candidates:
-            if prerelease and option == "--extra" and tag == LATEST:
-                problems.append(
-                    f"--extra: {LATEST!r} is not pushed for the pre-release {version}: a "
-                    f"pre-release never moves {LATEST}; drop --extra {LATEST}"
-                )
-            elif problem := _tag_problem(tag):
-                if option == "--prefix" and "+" in version:
-                    problem += "; build metadata (+...) cannot appear in an OCI tag, drop it"
-                problems.append(f"{option}: {problem}")
-            elif tag not in tags:
-                tags.append(tag)
+    for option, tag in candidates:
+        if prerelease and option == "--extra" and tag == LATEST:
+            problems.append(
+                f"--extra: {LATEST!r} is not pushed for the pre-release {core}: a "
+                f"pre-release never moves {LATEST}; drop --extra {LATEST}"
+            )
+        elif problem := _tag_problem(tag):
+            problems.append(f"{option}: {problem}")
+        elif tag not in tags:
+            tags.append(tag)
     if problems:
-        raise UsageError("\n".join(problems))
+        raise TagsError(problems)
     return ReleaseTags(version, commit_hex, prerelease, tuple(tags))
 
 

@@ -90,7 +90,6 @@ def test_json_shape() -> None:
             "--extra: 'a/b' is not a valid OCI tag",
         ),
         (["--version", "1.0.0", "--commit", SHA1, "--extra", "x" * 129], "--extra:"),
-        (["--version", "1.0.0+build.7", "--commit", SHA1], "build metadata (+...) cannot appear"),
     ],
 )
 def test_bad_input_exits_2_with_the_reason(args: list[str], message: str) -> None:
@@ -101,10 +100,48 @@ def test_bad_input_exits_2_with_the_reason(args: list[str], message: str) -> Non
     assert "Traceback" not in err
 
 
+def test_build_metadata_blames_the_version_not_the_prefix() -> None:
+    code, out, err = run("--version", "1.0.70+build.5", "--commit", SHA1)
+    assert code == 2
+    assert out == ""
+    assert err == (
+        "error: --version: '1.0.70+build.5' carries build metadata (+build.5), which an OCI tag "
+        "cannot hold ('+' is not allowed in a tag); drop it: --version 1.0.70\n"
+    )
+    # The same with a leading v, a pre-release and an empty prefix: still --version, and only it.
+    code, _, err = run("--version", "v2.0.0-rc.1+sha.abc", "--commit", SHA1, "--prefix", "")
+    assert code == 2
+    assert err.startswith("error: --version: '2.0.0-rc.1+sha.abc' carries build metadata")
+    assert "drop it: --version 2.0.0-rc.1" in err
+    assert "--prefix" not in err
+    assert len(err.splitlines()) == 1
+
+
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(UsageError) as info:
         release_tags("1.0", "xyz")
     assert "--version:" in str(info.value) and "--commit:" in str(info.value)
+
+
+def test_every_problem_line_stands_on_its_own() -> None:
+    code, out, err = run(
+        "--version", "1.0.0-rc.1+b", "--commit", "xyz", "--prefix", "-",
+        "--extra", "a/b", "--extra", "latest",
+    )  # fmt: skip
+    assert code == 2
+    assert out == ""
+    lines = err.splitlines()
+    assert [line.split(":", 2)[:2] for line in lines] == [
+        ["error", " --version"],
+        ["error", " --commit"],
+        ["error", " --prefix"],
+        ["error", " --extra"],
+        ["error", " --extra"],
+    ]
+    assert "'-1.0.0-rc.1' is not a valid OCI tag" in lines[2]  # checked without the +b
+    assert "'a/b' is not a valid OCI tag" in lines[3]
+    assert "not pushed for the pre-release 1.0.0-rc.1" in lines[4]
+    assert "Traceback" not in err
 
 
 def test_missing_options_are_usage_errors() -> None:

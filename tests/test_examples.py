@@ -132,6 +132,82 @@ def test_release_runs_the_seed_steps_in_order() -> None:
     assert needs("release") >= {"tags", "bump", "e2e"}
 
 
+_SECRET = re.compile(r"\$\{\{[^}]*\bsecrets\.")
+
+
+def secrets_in_scripts(workflow: dict[str, object]) -> list[str]:
+    """The ``run:`` steps that interpolate a secret into the script itself."""
+    return [where for where, script in run_scripts(workflow) if _SECRET.search(script)]
+
+
+def commit_status_calls_without_sha(workflow: dict[str, object]) -> list[str]:
+    """The ``commit-status`` calls that would post for whatever the branch head is at that moment."""
+    return [
+        f"{where}: gitops-gen {shlex.join(argv)}"
+        for where, script in run_scripts(workflow)
+        for argv in invocations(script)
+        if "commit-status" in argv and "--sha" not in argv
+    ]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_secret_is_interpolated_into_a_script(path: Path) -> None:
+    # ${{ secrets.X }} inside run: pastes the secret into the script text (quotes in it break the
+    # script, and it lands in the script file on the runner); env: plus "$VAR" does not.
+    assert secrets_in_scripts(yaml.safe_load(path.read_text())) == []
+
+
+def test_every_e2e_status_names_the_tested_commit() -> None:
+    # Without --sha, commit-status reads the branch head when the step runs: a promotion that
+    # landed during the tests would get their result.
+    workflow = yaml.safe_load((REPO / "examples/github-actions/release.yml").read_text())
+    scripts = [script for _, script in run_scripts(workflow)]
+    assert sum("commit-status" in argv for s in scripts for argv in invocations(s)) >= 2
+    assert commit_status_calls_without_sha(workflow) == []
+    # The commit is recorded before the tests run, and every status names it.
+    steps = workflow["jobs"]["e2e"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    recorded = next(i for i, run in enumerate(runs) if "STAGING_SHA=" in run)
+    tests = next(i for i, run in enumerate(runs) if "make e2e" in run)
+    assert recorded < tests
+    assert "$GITHUB_ENV" in runs[recorded]
+    for run in runs:
+        for argv in invocations(run):
+            if "commit-status" in argv:
+                assert argv[argv.index("--sha") + 1] == "$STAGING_SHA"
+
+
+def test_the_release_waits_for_the_gitops_bump_commit() -> None:
+    workflow = yaml.safe_load((REPO / "examples/github-actions/release.yml").read_text())
+    jobs = workflow["jobs"]
+    commit = next(s for s in jobs["bump"]["steps"] if s.get("id") == "commit")["run"]
+    push = commit.index("git -C gitops push")
+    assert commit.index("dry-sha=$(git -C gitops rev-parse HEAD)") > push
+    assert jobs["bump"]["outputs"]["dry-sha"] == "${{ steps.commit.outputs.dry-sha }}"
+    for job in ("e2e", "release"):
+        assert jobs[job]["env"]["DRY_SHA"] == "${{ needs.bump.outputs.dry-sha }}"
+        waits = [
+            argv
+            for step in jobs[job]["steps"]
+            for argv in invocations(step.get("run", ""))
+            if "wait" in argv
+        ]
+        assert waits, job
+        for argv in waits:
+            assert argv[argv.index("--dry-sha") + 1] == "$DRY_SHA"
+
+
+def test_the_version_loses_its_leading_v_once() -> None:
+    workflow = yaml.safe_load((REPO / "examples/github-actions/release.yml").read_text())
+    jobs = workflow["jobs"]
+    assert "VERSION" not in workflow["env"]
+    tags_script = "\n".join(step.get("run", "") for step in jobs["tags"]["steps"])
+    assert 'VERSION="${INPUT_VERSION#v}"' in tags_script
+    for name, job in jobs.items():
+        if name not in ("tags", "images"):
+            assert job["env"]["VERSION"] == "${{ needs.tags.outputs.version }}", name
+
+
 # --- the checker itself must catch mistakes ---------------------------------------------------
 
 
@@ -159,6 +235,28 @@ def test_the_checker_rejects_bad_calls(
         else str(info.value)
     )
     assert error in message
+
+
+def test_the_checker_catches_a_secret_in_a_script_and_a_status_without_sha() -> None:
+    workflow = {
+        "jobs": {
+            "e2e": {
+                "steps": [
+                    {"name": "ok", "env": {"K": "${{ secrets.K }}"}, "run": 'printf %s "$K"'},
+                    {"name": "leak", "run": 'echo "${{ secrets.STAGING_KUBECONFIG }}" > k'},
+                    {"name": "leak2", "run": "x ${{secrets.T}}"},
+                    {"name": "head", "run": "gitops-gen commit-status --env s --key e2e \\\n"
+                     "  --phase success | kubectl apply -f -"},
+                    {"name": "pinned", "run": 'gitops-gen commit-status --env s --key e2e '
+                     '--phase failure --sha "$S"'},
+                ]
+            }
+        }
+    }  # fmt: skip
+    assert secrets_in_scripts(workflow) == ["e2e/leak", "e2e/leak2"]
+    assert commit_status_calls_without_sha(workflow) == [
+        "e2e/head: gitops-gen commit-status --env s --key e2e --phase success"
+    ]
 
 
 def test_invocations_follow_continuations_pipes_and_expressions() -> None:

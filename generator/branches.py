@@ -742,11 +742,15 @@ def describe(result: PublishResult) -> list[str]:
     changed = sum(e.action in ("committed", "note") or bool(e.created) for e in result.environments)
     where = f" on {result.remote}" if result.remote else ""
     if result.dry_run:
-        lines.append(f"dry run: {changed} environment(s) would change{where}")
+        lines.append(f"dry run: {_environments(changed)} would change{where}")
     elif result.pushed:
-        lines.append(f"published {result.dry_sha[:7]}: {changed} environment(s) updated{where}")
+        lines.append(f"published {result.dry_sha[:7]}: {_environments(changed)} updated{where}")
     elif changed:
-        lines.append(f"published {result.dry_sha[:7]}: {changed} environment(s) updated locally")
+        lines.append(f"published {result.dry_sha[:7]}: {_environments(changed)} updated locally")
     else:
         lines.append(f"{result.dry_sha[:7]} is already published{where}")
     return lines
+
+
+def _environments(count: int) -> str:
+    return f"{count} environment{'s' if count != 1 else ''}"

@@ -94,7 +94,13 @@ def render(ctx: click.Context, fmt: str) -> None:
     names = ["bootstrap", *(env.name for env in plan.spec.environments)]
     if fmt == "json":
         _emit_json(_changes_json(changes))
-    click.echo("rendered/: " + ("updated" if changes else "up to date"), err=True)
+    created = (
+        changes
+        and not (changes.updated or changes.removed)
+        and len(changes.created) == len(plan.files)
+    )
+    state = "created" if created else "updated" if changes else "up to date"
+    click.echo(f"rendered/: {state}", err=True)
     _report_groups(changes, names)
 
 
@@ -113,7 +119,7 @@ def check(ctx: click.Context, fmt: str) -> None:
     if changes:
         total = len(changes.created) + len(changes.updated) + len(changes.removed)
         click.echo(
-            f"rendered/ is stale: {total} file{'s' if total != 1 else ''} differ. "
+            f"rendered/ is stale: {total} file{' differs' if total == 1 else 's differ'}. "
             "Run `gitops-gen render` and commit the result.",
             err=True,
         )

@@ -48,7 +48,12 @@ class SpecError(UsageError):
 
     def __str__(self) -> str:
         count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in the spec:"
+        # A file may carry the revision it was read at: "<rev>:environments/demo.yaml".
+        files = {p.file.rpartition(":")[2].split("/", 1)[0] for p in self.problems}
+        where = " and ".join(
+            sorted(f"{name}/" for name in files if name in ("environments", "templates"))
+        )
+        head = f"{count} problem{'s' if count != 1 else ''} in {where or 'the spec'}:"
         return "\n".join([head, *(f"  {p}" for p in self.problems)])
 
 

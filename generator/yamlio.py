@@ -43,7 +43,10 @@ def _loader(typ: str) -> Any:
     if yaml is None:
         from ruamel.yaml import YAML
 
-        yaml = YAML(typ=typ, pure=False) if typ == "safe" else YAML(typ=typ)
+        if typ == "safe-pure":
+            yaml = YAML(typ="safe", pure=True)
+        else:
+            yaml = YAML(typ=typ, pure=False) if typ == "safe" else YAML(typ=typ)
         yaml.Resolver = _resolver_class()
         yaml.allow_duplicate_keys = False
         _loaders[typ] = yaml
@@ -81,7 +84,15 @@ def _load(text: str, typ: str) -> Any:
             "split it or move data out of the spec"
         )
     try:
-        return _loader(typ).load(text)
+        try:
+            return _loader(typ).load(text)
+        except MarkedYAMLError:
+            if typ != "safe":
+                raise
+            # The C scanner is libyaml's, which reads YAML 1.1: it refuses some YAML 1.2 text,
+            # such as a URL in a flow map ({repository: oci://host/path}). ruamel's own parser
+            # decides; its error, if any, is the one reported.
+            return _loader("safe-pure").load(text)
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = e.problem or e.context or "invalid YAML"

@@ -200,7 +200,7 @@ def test_every_problem_is_reported_at_once(example_repo: Path) -> None:
         _edit("_project.yaml", "version: 1.0.75", 'version: "1.x"')(root)
 
     stderr = _run_bad(example_repo, several)
-    assert "3 problems in the spec" in stderr
+    assert "3 problems in environments/:" in stderr
     lines = [line.strip() for line in stderr.splitlines()[1:]]
     assert [line.split(":")[0] for line in lines] == [
         "environments/_project.yaml",
@@ -578,3 +578,20 @@ def test_dates_stay_strings(example_repo: Path) -> None:
     )
     values = load_spec(example_repo).environment("demo").apps[0].values
     assert values["serviceradar"]["since"] == "2001-12-14"
+
+
+def test_the_readme_spec_snippets_in_flow_style_load(example_repo: Path) -> None:
+    project = example_repo / "environments/_project.yaml"
+    text = project.read_text()
+    text = text.replace(
+        "    chart:\n      repository: oci://ghcr.io/carverauto/charts\n"
+        "      name: serviceradar\n      version: 1.0.75\n",
+        "    chart: {repository: oci://ghcr.io/carverauto/charts, name: serviceradar, version: 1.0.75}\n",
+    ).replace(
+        "  destination:\n    server: https://kubernetes.default.svc\n",
+        "  destination: {server: https://kubernetes.default.svc}\n",
+    )
+    assert "chart: {repository" in text and "destination: {server" in text
+    project.write_text(text)
+    result = CliRunner().invoke(main, ["-C", str(example_repo), "check"])
+    assert result.exit_code == 0, result.output

@@ -194,3 +194,19 @@ def test_load_reports_duplicate_keys_with_location() -> None:
 
 def test_load_is_yaml_1_2() -> None:
     assert yamlio.load("a: yes\nb: on\nc: 012\n") == {"a": "yes", "b": "on", "c": 12}
+
+
+def test_yaml_1_2_flow_maps_with_urls_load() -> None:
+    """libyaml's YAML 1.1 scanner refuses these; the spec is YAML 1.2, so they must load."""
+    text = "chart: {repository: oci://ghcr.io/carverauto/charts, name: serviceradar}\n"
+    text += "destination: {server: https://kubernetes.default.svc:6443}\n"
+    assert yamlio.load(text) == {
+        "chart": {"repository": "oci://ghcr.io/carverauto/charts", "name": "serviceradar"},
+        "destination": {"server": "https://kubernetes.default.svc:6443"},
+    }
+
+
+def test_an_error_both_parsers_see_is_located() -> None:
+    with pytest.raises(yamlio.YAMLLoadError) as info:
+        yamlio.load("a: {b: [1,\n")
+    assert info.value.line == 2 and "invalid YAML" in info.value.message

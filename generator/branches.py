@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import tempfile
 import time
@@ -15,290 +14,44 @@ from pathlib import Path
 from typing import Any
 
 from generator import gitio
+from generator.drycommit import (
+    DEFAULT_IDENTITY,
+    DryCommit,
+    Identity,
+    check_clean,
+    check_fresh,
+    environment_trees,
+    head_spec,
+)
+from generator.envbranches import (
+    METADATA_FILE,
+    NOTES_REF,
+    Snapshot,
+    default_remote,
+    dry_shas,
+    local_snapshot,
+    remote_snapshot,
+)
 from generator.errors import GitError, PublishError, UsageError
 from generator.spec import Environment, Spec
 
-NOTES_REF = "refs/notes/hydrator.metadata"
-METADATA_FILE = "hydrator.metadata"
-ENVIRONMENTS_DIR = "rendered/environments"
+# Identity and DEFAULT_IDENTITY are part of publish's interface (the CLI builds them).
+__all__ = [
+    "DEFAULT_IDENTITY",
+    "EnvironmentResult",
+    "Identity",
+    "PublishResult",
+    "describe",
+    "publish",
+    "select_environments",
+]
+
 MAX_ATTEMPTS = 5
 WRITES = ("committed", "note")
 # Seconds to wait before attempt 2, 3, ...: a concurrent publisher usually finishes within these.
 BACKOFF = (0.2, 0.5, 1.0, 2.0)
-_HEX_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_IDENTITY = re.compile(r" *([^<>]*?) *<([^<>\s]+@[^<>\s]+)> *")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    name: str
-    email: str
-
-    @classmethod
-    def parse(cls, text: str) -> Identity:
-        if _CONTROL.search(text):
-            raise UsageError(
-                f"--author {text!r}: control characters (such as a line break) are not allowed;"
-                " expected 'Name <email>'"
-            )
-        match = _IDENTITY.fullmatch(text)
-        if not match or not match[1]:
-            raise UsageError(f"--author {text!r}: expected 'Name <email>'")
-        return cls(match[1], match[2])
-
-    def __str__(self) -> str:
-        return f"{self.name} <{self.email}>"
-
-
-DEFAULT_IDENTITY = Identity("gitops-gen", "gitops-gen@users.noreply.invalid")
-
-
-def is_full_sha(text: str) -> bool:
-    return bool(_HEX_SHA.fullmatch(text))
-
-
-@dataclass(frozen=True, slots=True)
-class DryCommit:
-    """The commit on the dry branch that a publish describes."""
-
-    sha: str
-    author: str
-    """``Name <email>`` of the dry commit's author."""
-    date: str
-    """The author date, RFC 3339 (strict ISO 8601 from git)."""
-    git_date: str
-    """The committer date, raw (``<epoch> <tz>``); it dates every commit publish makes."""
-    subject: str
-    body: str
-
-    @classmethod
-    def read(cls, root: Path, rev: str) -> DryCommit:
-        raw = gitio.run_git(
-            root,
-            "log",
-            "-1",
-            "--no-show-signature",
-            "--date=raw",
-            "--format=%H%x00%an <%ae>%x00%aI%x00%cd%x00%s%x00%b",
-            rev,
-            "--",
-        ).stdout.decode("utf-8", "replace")
-        sha, author, date, git_date, subject, body = raw.split("\0", 5)
-        return cls(sha, author, date, git_date, subject, body.strip())
-
-    def metadata(self, repo_url: str) -> bytes:
-        """hydrator.metadata: the same dry commit always gives the same bytes."""
-        data = {
-            "repoURL": repo_url,
-            "drySha": self.sha,
-            "author": self.author,
-            "date": self.date,
-            "subject": self.subject,
-            "body": self.body,
-        }
-        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
-
-    def message(self) -> str:
-        """Like Argo CD's hydrator: ``<sha7>: <subject>``, the body, a Co-authored-by trailer."""
-        parts = [f"{self.sha[:7]}: {self.subject}"]
-        if self.body:
-            parts.append(self.body)
-        parts.append(f"Co-authored-by: {self.author}")
-        return "\n\n".join(parts) + "\n"
-
-
-# --- reading the environment branches (shared with status and wait) ---
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The environment branches and the notes ref, as read from the local repository or a remote."""
-
-    heads: dict[str, str]
-    """{branch name: tip sha}, only for branches that exist."""
-    notes: str | None
-    """The notes commit of refs/notes/hydrator.metadata, if any."""
-    remote: str | None
-
-
-def default_remote(root: Path, remote: str | None) -> str:
-    if remote:
-        return remote
-    if "origin" in gitio.remote_names(root):
-        return "origin"
-    raise UsageError("there is no remote named origin; pass --remote NAME|URL")
-
-
-def local_snapshot(root: Path, branches: Sequence[str]) -> Snapshot:
-    refs = gitio.list_refs(root, "refs/heads/", NOTES_REF)
-    heads = {b: refs[f"refs/heads/{b}"] for b in branches if f"refs/heads/{b}" in refs}
-    return Snapshot(heads, refs.get(NOTES_REF), None)
-
-
-@contextmanager
-def remote_snapshot(
-    root: Path, remote: str, prefix: str, branches: Sequence[str]
-) -> Iterator[Snapshot]:
-    """Fetch the remote's environment branches and notes into a private namespace for this run.
-
-    The namespace keeps the fetched objects reachable while we work; it is removed afterwards, so
-    local branches, local notes and remote-tracking refs are never touched by the fetch.
-    """
-    scratch = f"refs/gitops-gen/{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        gitio.fetch(
-            root,
-            remote,
-            [
-                f"+refs/heads/{prefix}*:{scratch}/heads/{prefix}*",
-                f"+{NOTES_REF}*:{scratch}/notes*",
-            ],
-        )
-        refs = gitio.list_refs(root, scratch + "/")
-        heads = {
-            b: refs[f"{scratch}/heads/{b}"] for b in branches if f"{scratch}/heads/{b}" in refs
-        }
-        yield Snapshot(heads, refs.get(f"{scratch}/notes"), remote)
-    finally:
-        leftovers = gitio.list_refs(root, scratch + "/")
-        if leftovers:
-            gitio.update_refs(root, [(ref, None, None) for ref in leftovers])
-
-
-def _parse_dry_sha(data: bytes | None) -> str | None:
-    if data is None:
-        return None
-    try:
-        value = json.loads(data).get("drySha")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) and is_full_sha(value) else None
-
-
-def notes_map(root: Path, notes: str | None) -> dict[str, str]:
-    """{annotated object sha: note blob sha} for the notes commit (whatever its fan-out)."""
-    if not notes:
-        return {}
-    listing = gitio.run_git(root, "ls-tree", "-r", "-z", notes).stdout
-    found: dict[str, str] = {}
-    for record in listing.split(b"\0"):
-        if record:
-            meta, _, path = record.partition(b"\t")
-            found[path.decode().replace("/", "")] = meta.split()[2].decode()
-    return found
-
-
-def dry_shas(root: Path, commits: Sequence[str], notes: str | None) -> dict[str, str | None]:
-    """The dry commit each hydrated commit carries: its note first, then its hydrator.metadata."""
-    unique = list(dict.fromkeys(commits))
-    annotated = notes_map(root, notes)
-    names = [annotated.get(c, c + ":" + METADATA_FILE) for c in unique]
-    found: dict[str, str | None] = {}
-    fallback: list[str] = []
-    for commit, obj in zip(unique, gitio.cat_objects(root, names), strict=True):
-        sha = _parse_dry_sha(obj[1] if obj else None)
-        if sha is None and commit in annotated:
-            fallback.append(commit)  # an unreadable note: the file decides
-        found[commit] = sha
-    for commit, obj in zip(
-        fallback, gitio.cat_objects(root, [c + ":" + METADATA_FILE for c in fallback]), strict=True
-    ):
-        found[commit] = _parse_dry_sha(obj[1] if obj else None)
-    return found
-
-
-# --- the dry commit: HEAD, verified fresh ---
-
-
-def environment_trees(root: Path, head: str) -> dict[str, str]:
-    """{environment name: tree sha of rendered/environments/<env>/ at ``head``}."""
-    out = gitio.run_git(root, "ls-tree", "-z", head, ENVIRONMENTS_DIR + "/").stdout
-    trees: dict[str, str] = {}
-    for record in out.split(b"\0"):
-        if record:
-            meta, _, path = record.partition(b"\t")
-            _mode, kind, sha = meta.decode().split()
-            if kind == "tree":
-                trees[path.decode().rsplit("/", 1)[1]] = sha
-    return trees
-
-
-def check_clean(root: Path, head: str) -> None:
-    """Refuse uncommitted changes to what publish describes (the spec, templates and rendered/)."""
-    if gitio.is_bare(root):
-        return
-    status = gitio.run_git(
-        root,
-        "status",
-        "--porcelain",
-        "--untracked-files=all",
-        "--",
-        "environments",
-        "templates",
-        "rendered",
-        env={"GIT_OPTIONAL_LOCKS": "0"},  # never rewrite the index, even to refresh it
-    ).stdout.decode("utf-8", "replace")
-    if status.strip():
-        paths = sorted({line[3:].split("/", 1)[0] + "/" for line in status.splitlines()})
-        raise PublishError(
-            f"uncommitted changes in {', '.join(paths)}: publish takes HEAD ({head[:7]}) as the "
-            "dry commit; commit or stash them first"
-        )
-
-
-def head_spec(root: Path, head: str) -> Spec:
-    """The spec at ``head``, parsed from git objects (never from the working tree)."""
-    from generator.revisions import repository_prefix
-    from generator.spec import parse_spec
-
-    prefix = repository_prefix(root)
-    files = _text_files(root, head, prefix + "environments", top_level_yaml=True)
-    if not files:
-        raise PublishError(f"HEAD ({head[:7]}) has no environments/; nothing to publish")
-    return parse_spec({f"environments/{rel}": text for rel, text in files.items()})
-
-
-def check_fresh(root: Path, head: str, spec: Spec) -> None:
-    """Prove that HEAD's rendered/ is exactly what render makes of HEAD's spec and templates.
-
-    Everything is read from HEAD's objects (``spec`` is ``head_spec``'s): a file hidden from git
-    status (skip-worktree, assume-unchanged) or an ignored file on disk changes nothing.
-    """
-    from generator import output
-    from generator.errors import RenderError
-    from generator.render import render
-    from generator.revisions import TEMPLATE_DIR, repository_prefix
-
-    prefix = repository_prefix(root)
-    templates = _text_files(root, head, prefix + TEMPLATE_DIR, top_level_yaml=False)
-    try:
-        planned = render(spec, templates)
-    except RenderError as e:
-        raise RenderError(f"at HEAD ({head[:7]}): {e}") from None
-    current = gitio.read_files(root, head, prefix + output.RENDERED)
-    changes = output.compare(planned, current)
-    if changes:
-        paths = sorted([*changes.created, *changes.updated, *changes.removed])
-        raise PublishError(
-            f"rendered/ is stale for HEAD ({head[:7]}): {len(paths)} file"
-            f"{'s' if len(paths) != 1 else ''} differ (first: rendered/{paths[0]}); "
-            "run `gitops-gen render`, commit the result, then publish"
-        )
-
-
-def _text_files(root: Path, head: str, prefix: str, top_level_yaml: bool) -> dict[str, str]:
-    files: dict[str, str] = {}
-    for rel, data in gitio.read_files(root, head, prefix).items():
-        if top_level_yaml and ("/" in rel or not rel.endswith(".yaml")):
-            continue
-        try:
-            files[rel] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise PublishError(f"{prefix}/{rel} at HEAD is not UTF-8 text") from None
-    return files
 
 
 # --- planning and building ---

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from generator import branches, gitio, yamlio
+from generator import drycommit, envbranches, gitio, yamlio
 from generator.errors import GitError, UsageError
 from generator.spec import Environment, Spec
 
@@ -32,7 +32,7 @@ def load_current_spec(root: Path) -> Spec:
     head = gitio.rev_parse(root, "HEAD")
     if head is None:
         raise UsageError("the repository has no commits, so no spec")
-    return branches.head_spec(root, head)
+    return drycommit.head_spec(root, head)
 
 
 def source_remote(root: Path, remote: str | None) -> str | None:
@@ -54,13 +54,13 @@ def _environment(spec: Spec, name: str) -> Environment:
 @contextmanager
 def _snapshot(
     root: Path, spec: Spec, envs: Sequence[Environment], remote: str | None
-) -> Iterator[branches.Snapshot]:
+) -> Iterator[envbranches.Snapshot]:
     names = [b for e in envs for b in (e.branch, e.next_branch)]
     if remote:
-        with branches.remote_snapshot(root, remote, spec.project.branch_prefix, names) as snap:
+        with envbranches.remote_snapshot(root, remote, spec.project.branch_prefix, names) as snap:
             yield snap
     else:
-        yield branches.local_snapshot(root, names)
+        yield envbranches.local_snapshot(root, names)
 
 
 # --- status ---
@@ -130,7 +130,7 @@ def read_status(root: Path, remote: str | None = None) -> list[EnvironmentStatus
             for t in (snap.heads.get(e.branch), snap.heads.get(e.next_branch))
             if t
         ]
-        dry = branches.dry_shas(root, tips, snap.notes)
+        dry = envbranches.dry_shas(root, tips, snap.notes)
         apps = _app_versions(root, tips, len(tips[0]) // 2 if tips else 20)
         result = []
         for env in spec.environments:
@@ -234,7 +234,7 @@ def parse_duration(text: str, option: str) -> float:
 
 def check_sha(text: str, option: str) -> str:
     sha = text.strip().lower()
-    if not branches.is_full_sha(sha):
+    if not drycommit.is_full_sha(sha):
         raise UsageError(f"{option} {text!r}: expected a full commit SHA (40 or 64 hex digits)")
     return sha
 
@@ -262,7 +262,7 @@ def check_arrival(root: Path, env_name: str, dry_sha: str, remote: str | None = 
         # A promotion merges -next into the active branch: the merged -next commit (a parent)
         # may carry the newest dry commit in its note while the merge commit has none.
         candidates = [head, *gitio.parse_commit(commit[1])[1]]
-        carried = [d for d in branches.dry_shas(root, candidates, snap.notes).values() if d]
+        carried = [d for d in envbranches.dry_shas(root, candidates, snap.notes).values() if d]
         if dry_sha in carried:
             return Arrival(True, head, dry_sha)
         others = sorted(set(carried))

@@ -445,11 +445,12 @@ def wait(
             err=True,
         )
         return
-    seen = arrival.carried[:7] if arrival.carried else "no dry commit"
-    click.echo(
-        f"{env}: timed out after {timeout}; the active branch carries {seen}, not {sha[:7]}",
-        err=True,
-    )
+    if arrival.commit is None:
+        where = "the active branch does not exist yet (publish creates it)"
+    else:
+        seen = arrival.carried[:7] if arrival.carried else "no dry commit"
+        where = f"the active branch carries {seen}"
+    click.echo(f"{env}: timed out after {timeout}; {where}, not {sha[:7]}", err=True)
     ctx.exit(1)
 
 

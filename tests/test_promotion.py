@@ -404,3 +404,13 @@ def test_without_remote_a_clone_reads_origin(
     assert promotion.wait_for(checkout, "staging", head, timeout=0, interval=1).reached
     doc = yaml.safe_load(promotion.commit_status(checkout, "staging", "e2e", "success"))
     assert doc["spec"]["sha"] == git(remote, "rev-parse", "environment/staging")
+
+
+def test_wait_on_a_branch_that_does_not_exist_says_so(dry_repo: Path, remote: Path) -> None:
+    head = git(dry_repo, "rev-parse", "HEAD")
+    code, _, err = run(
+        "-C", str(dry_repo), "wait", "--env", "demo", "--dry-sha", head,
+        "--remote", "origin", "--timeout", "0.2s", "--interval", "0.1",
+    )  # fmt: skip
+    assert code == 1
+    assert "demo: timed out after 0.2s; the active branch does not exist yet" in err

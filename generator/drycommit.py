@@ -139,7 +139,10 @@ def head_spec(root: Path, head: str) -> Spec:
     prefix = repository_prefix(root)
     files = _text_files(root, head, prefix + "environments", top_level_yaml=True)
     if not files:
-        raise PublishError(f"HEAD ({head[:7]}) has no environments/; nothing to publish")
+        raise PublishError(
+            f"HEAD ({head[:7]}) has no {prefix}environments/; run gitops-gen in the folder that "
+            "holds environments/ (or pass -C DIR)"
+        )
     return parse_spec({f"environments/{rel}": text for rel, text in files.items()})
 
 

@@ -842,3 +842,13 @@ def test_documented_recovery_from_a_dry_commit_that_cannot_be_fetched(
     git(dry_repo, "push", "-q", "origin", notes)
     assert actions(publish(dry_repo, push=True, only=["staging"])) == {"staging": "committed"}
     assert carried(remote, "environment/staging-next") == head
+
+
+def test_publish_from_inside_environments_points_at_the_right_folder(dry_repo: Path) -> None:
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    result = CliRunner().invoke(main, ["-C", str(dry_repo / "environments"), "publish"])
+    assert result.exit_code == 2, result.output
+    assert "has no environments/environments/; run gitops-gen in the folder that holds" in result.stderr

@@ -851,4 +851,7 @@ def test_publish_from_inside_environments_points_at_the_right_folder(dry_repo: P
 
     result = CliRunner().invoke(main, ["-C", str(dry_repo / "environments"), "publish"])
     assert result.exit_code == 2, result.output
-    assert "has no environments/environments/; run gitops-gen in the folder that holds" in result.stderr
+    assert (
+        "has no environments/environments/; run gitops-gen in the folder that holds"
+        in result.stderr
+    )

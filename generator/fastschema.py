@@ -9,8 +9,11 @@ the located messages, so error reports are unchanged.  A schema with any other k
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
+from functools import cache
+from importlib import resources
 from typing import Any
 
 Check = Callable[[Any], bool]
@@ -199,3 +202,30 @@ class _Compiler:
 def compile_schema(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> Check:
     """A function telling whether an instance is valid; ``root`` holds ``$defs`` for ``$ref``."""
     return _Compiler(root if root is not None else schema).compile(schema)
+
+
+# --- the package's own schemas (generator/schemas/<name>.schema.json), loaded once ---------------
+
+
+@cache
+def package_schema(name: str) -> dict[str, Any]:
+    """``spec`` or ``kinds``: the JSON Schema shipped in the package."""
+    text = resources.files("generator").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+@cache
+def explainer(name: str, kind: str) -> Any:
+    """A jsonschema validator for ``$defs/kind`` of a package schema, for located messages."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator({"$ref": f"#/$defs/{kind}", "$defs": package_schema(name)["$defs"]})
+
+
+@cache
+def checker(name: str, kind: str) -> Check:
+    """A compiled yes/no check for ``$defs/kind``; jsonschema is asked only to explain a no."""
+    try:
+        return compile_schema({"$ref": f"#/$defs/{kind}"}, package_schema(name))
+    except CompileError:
+        return explainer(name, kind).is_valid  # type: ignore[no-any-return]

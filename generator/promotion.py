@@ -7,12 +7,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from generator import drycommit, envbranches, gitio, yamlio
+from generator import drycommit, envbranches, fastschema, gitio, yamlio
 from generator.errors import GitError, UsageError
 from generator.spec import Environment, Spec
 
@@ -376,20 +375,7 @@ def commit_status(
         },
         "spec": spec_fields,
     }
-    errors = list(_commit_status_validator().iter_errors(manifest))
+    errors = list(fastschema.explainer("kinds", "CommitStatus").iter_errors(manifest))
     if errors:  # a bug, not bad input: every value above was checked
         raise AssertionError(f"invalid CommitStatus: {errors[0].message}")
     return yamlio.dump_document(manifest, sort_keys=False)
-
-
-@cache
-def _commit_status_validator() -> Any:
-    import json
-    from importlib import resources
-
-    from jsonschema import Draft202012Validator
-
-    text = resources.files("generator").joinpath("schemas/kinds.schema.json").read_text("utf-8")
-    return Draft202012Validator(
-        {"$ref": "#/$defs/CommitStatus", "$defs": json.loads(text)["$defs"]}
-    )

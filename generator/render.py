@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import traceback
 from collections.abc import Callable, Mapping
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import jinja2
 
-from generator import yamlio
+from generator import fastschema, yamlio
 from generator.errors import Problem, RenderError, SpecError
 from generator.spec import AppRelease, Environment, Spec
 
@@ -250,30 +247,6 @@ def _display(filename: str) -> str:
     return filename
 
 
-@cache
-def _kinds_schema() -> dict[str, Any]:
-    text = resources.files("generator").joinpath("schemas/kinds.schema.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-@cache
-def _kind_validator(kind: str) -> Any:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator({"$ref": f"#/$defs/{kind}", "$defs": _kinds_schema()["$defs"]})
-
-
-@cache
-def _kind_is_valid(kind: str) -> Callable[[Any], bool]:
-    """A compiled yes/no check per kind; jsonschema is asked only to explain a no."""
-    from generator.fastschema import CompileError, compile_schema
-
-    try:
-        return compile_schema({"$ref": f"#/$defs/{kind}"}, _kinds_schema())
-    except CompileError:
-        return _kind_validator(kind).is_valid  # type: ignore[no-any-return]
-
-
 _NOT_EMITTED = object()
 
 
@@ -300,10 +273,11 @@ def _check_object(
             raise RenderError(
                 f"{where}: produced invalid YAML at line {e.line}: {e.message}"
             ) from None
-    if _kind_is_valid(kind)(data):
+    if fastschema.checker("kinds", kind)(data):
         return
     errors = sorted(
-        _kind_validator(kind).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))
+        fastschema.explainer("kinds", kind).iter_errors(data),
+        key=lambda e: list(map(str, e.absolute_path)),
     )
     if errors:
         details = "; ".join(

@@ -2,43 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping
-from functools import cache
-from importlib import resources
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from generator import yamlio
+from generator import fastschema, yamlio
 from generator.errors import Problem, SpecError
 
 SPEC_DIR = "environments"
 PROJECT_FILE = "_project.yaml"
 
 
-@cache
 def spec_schema() -> dict[str, Any]:
-    text = resources.files("generator").joinpath("schemas/spec.schema.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-@cache
-def _validator(kind: str) -> Any:
-    from jsonschema import Draft202012Validator
-
-    schema = spec_schema()
-    return Draft202012Validator({"$ref": f"#/$defs/{kind}", "$defs": schema["$defs"]})
-
-
-@cache
-def _is_valid(kind: str) -> Callable[[Any], bool]:
-    """A compiled yes/no check; jsonschema (slow to import and to run) only explains a no."""
-    from generator.fastschema import CompileError, compile_schema
-
-    try:
-        return compile_schema({"$ref": f"#/$defs/{kind}"}, spec_schema())
-    except CompileError:
-        return _validator(kind).is_valid  # type: ignore[no-any-return]
+    return fastschema.package_schema("spec")
 
 
 class SpecFile:
@@ -116,7 +92,8 @@ def parse_file(source: SpecFile, project_name: str, problems: list[Problem]) -> 
     # A null setting removes the key it overrides, so it is valid anywhere; values are data.
     checked = without_null_settings(data)
     # The compiled check answers most files; jsonschema only explains what is wrong.
-    errors: Any = () if _is_valid(kind)(checked) else _validator(kind).iter_errors(checked)
+    valid = fastschema.checker("spec", kind)(checked)
+    errors: Any = () if valid else fastschema.explainer("spec", kind).iter_errors(checked)
     for error in errors:
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties":

@@ -86,3 +86,28 @@ def snapshot_tree(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+# --- a dry repository (the example, committed) and its bare remote, for the git-side tests ---
+
+
+def init_dry_repo(root: Path) -> Path:
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "Add the ServiceRadar environments", "-m", "First body line.")
+    return root
+
+
+@pytest.fixture
+def dry_repo(example_repo: Path) -> Path:
+    return init_dry_repo(example_repo)
+
+
+@pytest.fixture
+def remote(dry_repo: Path, tmp_path: Path) -> Path:
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(bare, "config", "core.logAllRefUpdates", "always")
+    git(dry_repo, "remote", "add", "origin", str(bare))
+    git(dry_repo, "push", "-q", "origin", "main")
+    return bare

@@ -22,28 +22,6 @@ ENVS = ("staging", "demo", "prod")
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
 
 
-def init_dry_repo(root: Path) -> Path:
-    git(root, "init", "-q")
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "Add the ServiceRadar environments", "-m", "First body line.")
-    return root
-
-
-@pytest.fixture
-def dry_repo(example_repo: Path) -> Path:
-    return init_dry_repo(example_repo)
-
-
-@pytest.fixture
-def remote(dry_repo: Path, tmp_path: Path) -> Path:
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(bare, "config", "core.logAllRefUpdates", "always")
-    git(dry_repo, "remote", "add", "origin", str(bare))
-    git(dry_repo, "push", "-q", "origin", "main")
-    return bare
-
-
 def set_host(root: Path, env: str, host: str, message: str) -> str:
     """A dry commit that changes one environment's ingress host; returns its sha."""
     path = root / "environments" / f"{env}.yaml"

@@ -16,23 +16,9 @@ from generator.branches import publish
 from generator.cli import main
 from generator.errors import GitError, UsageError
 from tests.conftest import CRDS, git
-from tests.test_branches import init_dry_repo, promoter_round, set_host
+from tests.test_branches import promoter_round, set_host
 
 ENVS = ("staging", "demo", "prod")
-
-
-@pytest.fixture
-def dry_repo(example_repo: Path) -> Path:
-    return init_dry_repo(example_repo)
-
-
-@pytest.fixture
-def remote(dry_repo: Path, tmp_path: Path) -> Path:
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(dry_repo, "remote", "add", "origin", str(bare))
-    git(dry_repo, "push", "-q", "origin", "main")
-    return bare
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from tests.conftest import git
-from tests.test_branches import init_dry_repo, set_host
+from tests.conftest import git, init_dry_repo
+from tests.test_branches import set_host
 
 
 def free_port() -> int:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from generator.errors import OutputError, UsageError
 
@@ -105,18 +106,33 @@ def write_atomically(root: Path, plan: Mapping[str, str], current: Mapping[str, 
     clean_leftovers(root)  # the caller holds the lock: any staging tree left is a dead run's
     staging = root / f"{_TMP_PREFIX}{os.getpid()}"
     try:
+        _checkpoint("before-staging")
         _build(staging, target, plan, current)
+        _checkpoint("staged")
         if target.exists():
             shutil.rmtree(_exchange(staging, target, root), ignore_errors=True)
         else:
             os.rename(staging, target)
             _fsync_dir(root)
+        _checkpoint("swapped")
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
         reason = os.strerror(e.errno) if e.errno else str(e)
         raise OutputError(
             f"could not write {RENDERED}/ ({reason}); it is unchanged. Fix the cause and run again."
         ) from None
+
+
+def _checkpoint(name: str) -> None:
+    """Stop this process here (SIGSTOP) when a test asks for it, so a kill lands at a known step.
+
+    Set ``GITOPS_GEN_STOP_AT`` to one of before-staging, mid-write, staged, between-renames or
+    swapped. Unset (always, outside the fault tests), this is one dictionary lookup.
+    """
+    if os.environ.get("GITOPS_GEN_STOP_AT") == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 @contextmanager
@@ -136,7 +152,17 @@ def locked(root: Path) -> Iterator[None]:
 
 
 def clean_leftovers(root: Path) -> None:
-    """Remove staging trees that a killed run left behind."""
+    """Remove what a killed run left behind, after putting back a tree it had moved aside.
+
+    A run killed between the two renames of the fallback swap leaves no rendered/, the old tree
+    in ``.gitops-gen-tmp-old-<pid>`` and the new one in ``.gitops-gen-tmp-<pid>``: the old tree
+    goes back to rendered/ (the render never finished), and only then is the rest removed.
+    """
+    target = root / RENDERED
+    if not os.path.lexists(target):
+        for backup in sorted(root.glob(_TMP_PREFIX + "old-*")):
+            os.rename(backup, target)
+            break
     for leftover in root.glob(_TMP_PREFIX + "*"):
         shutil.rmtree(leftover, ignore_errors=True)
 
@@ -146,7 +172,11 @@ def _build(
 ) -> None:
     made: set[str] = set()
     base, old_base = os.fspath(staging), os.fspath(target)
+    written, halfway = 0, max(1, len(plan) // 2)
     for path, text in plan.items():
+        written += 1
+        if written == halfway:
+            _checkpoint("mid-write")
         dest = os.path.join(base, path)
         parent = os.path.dirname(dest)
         if parent not in made:
@@ -207,19 +237,29 @@ def _fsync_dir(directory: Path) -> None:
 _RENAME_EXCHANGE = 2
 
 
-def _exchange(staging: Path, target: Path, root: Path) -> Path:
-    """Swap two directories atomically (renameat2 where the kernel has it, else two renames).
-
-    Returns the directory that now holds the old tree, for the caller to remove.
-    """
+def _load_renameat2() -> Any:
+    """libc's renameat2, or None where the C library lacks it (or the fallback is forced)."""
+    if os.environ.get("GITOPS_GEN_SWAP") == "rename":  # the fault tests' way to the fallback
+        return None
     import ctypes
     import ctypes.util
 
     libc_name = ctypes.util.find_library("c")
-    renameat2 = (
-        getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None) if libc_name else None
-    )
+    return getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None) if libc_name else None
+
+
+def _exchange(staging: Path, target: Path, root: Path) -> Path:
+    """Swap two directories atomically (renameat2 where the kernel has it, else two renames).
+
+    Returns the directory that now holds the old tree, for the caller to remove. With two
+    renames there is a moment with no rendered/: if the second rename fails, the old tree is
+    moved back before the error is raised, and a run killed in between is repaired by the next
+    one (``clean_leftovers``).
+    """
+    renameat2 = _load_renameat2()
     if renameat2 is not None:
+        import ctypes
+
         at_fdcwd = -100
         result = renameat2(
             at_fdcwd, os.fsencode(staging), at_fdcwd, os.fsencode(target), _RENAME_EXCHANGE
@@ -232,10 +272,18 @@ def _exchange(staging: Path, target: Path, root: Path) -> Path:
             raise OSError(err, os.strerror(err))
     backup = root / f"{_TMP_PREFIX}old-{os.getpid()}"
     os.rename(target, backup)
-    os.rename(staging, target)
+    _checkpoint("between-renames")
+    try:
+        os.rename(staging, target)
+    except OSError as failed:
+        try:
+            os.rename(backup, target)
+        except OSError as undo:
+            raise OutputError(
+                f"could not write {RENDERED}/ ({os.strerror(failed.errno or 0)}), and could not "
+                f"move the old tree back ({os.strerror(undo.errno or 0)}): it is in "
+                f"{backup.name}; rename that folder to {RENDERED} before running again"
+            ) from None
+        raise
     _fsync_dir(target.parent)
     return backup
-
-
-def iter_groups(changes: Changes) -> Iterator[tuple[str, tuple[int, int, int]]]:
-    yield from changes.by_group().items()

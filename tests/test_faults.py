@@ -130,10 +130,11 @@ def test_render_killed_at_random_points_many(tmp_path: Path) -> None:
 
 
 class _FailingOs:
-    """The os module as generator.output sees it, with one call failing after ``after`` calls."""
+    """The os module as generator.output sees it: call ``name`` fails ``times`` times in a row
+    after ``after`` calls that succeed."""
 
-    def __init__(self, name: str, after: int, err: int) -> None:
-        self.name, self.after, self.err, self.calls = name, after, err, 0
+    def __init__(self, name: str, after: int, err: int, times: int = 1) -> None:
+        self.name, self.after, self.err, self.times, self.calls = name, after, err, times, 0
 
     def __getattr__(self, attr: str) -> Any:
         real = getattr(os, attr)
@@ -142,11 +143,19 @@ class _FailingOs:
 
         def failing(*args: Any, **kwargs: Any) -> Any:
             self.calls += 1
-            if self.calls > self.after:
+            if self.after < self.calls <= self.after + self.times:
                 raise OSError(self.err, os.strerror(self.err))
             return real(*args, **kwargs)
 
         return failing
+
+
+@pytest.fixture(params=["renameat2", "rename"])
+def swap(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of swapping rendered/: renameat2's exchange, and the two-rename fallback."""
+    if request.param == "rename":
+        monkeypatch.setenv("GITOPS_GEN_SWAP", "rename")
+    return str(request.param)
 
 
 @pytest.mark.parametrize(
@@ -158,31 +167,118 @@ class _FailingOs:
         ("open", 3, errno.EMFILE),
         ("makedirs", 2, errno.ENOSPC),
         ("link", 0, errno.EIO),  # unchanged files are hard links: falls back to writing, succeeds
-        ("rename", 0, errno.EXDEV),
+        ("rename", 0, errno.EXDEV),  # the fallback's first rename
+        ("rename", 1, errno.EXDEV),  # the fallback's second rename: the old tree goes back
     ],
 )
 def test_failing_filesystem_calls_leave_rendered_intact(
-    example_repo: Path, monkeypatch: pytest.MonkeyPatch, call: str, after: int, err: int
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch, swap: str, call: str, after: int, err: int
 ) -> None:
     change_demo(example_repo)
     before = snapshot_tree(example_repo / "rendered")
     fake = _FailingOs(call, after, err)
     monkeypatch.setattr(output, "os", fake)
     code, out = cli(example_repo, "render")
-    monkeypatch.undo()
+    monkeypatch.setattr(output, "os", os)
     assert "Traceback" not in out
-    if call == "link":
+    if call == "link" or (call == "rename" and swap == "renameat2"):
+        # A failed hard link falls back to writing; renameat2 never needs a plain rename.
         assert code == 0, out
-        assert fake.calls > 0
-        assert cli(example_repo, "check")[0] == 0
-    elif call == "rename" and code == 0:
-        # renameat2 swapped the trees, so plain rename was never needed.
+        assert fake.calls > 0 if call == "link" else fake.calls == 0
         assert cli(example_repo, "check")[0] == 0
     else:
-        assert code != 0 and code != 2, out
+        assert fake.calls > after, "the injected fault never fired; the test proved nothing"
+        assert code == 1, out
         assert "could not write rendered/" in out and os.strerror(err) in out, out
+        assert "it is unchanged" in out, out
         assert snapshot_tree(example_repo / "rendered") == before
     assert leftovers(example_repo) == []
+
+
+def test_fallback_swap_that_cannot_undo_says_where_the_old_tree_is(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Second rename and the move back both fail: the message names the folder holding the old
+    tree, and the next render puts it back before doing anything else."""
+    monkeypatch.setenv("GITOPS_GEN_SWAP", "rename")
+    change_demo(example_repo)
+    before = snapshot_tree(example_repo / "rendered")
+    fake = _FailingOs("rename", 1, errno.EXDEV, times=2)
+    monkeypatch.setattr(output, "os", fake)
+    code, out = cli(example_repo, "render")
+    monkeypatch.setattr(output, "os", os)
+    assert code == 1 and "Traceback" not in out, out
+    assert fake.calls == 3  # away, in (failed), back (failed)
+    [backup] = [name for name in leftovers(example_repo) if name.startswith(".gitops-gen-tmp-old-")]
+    assert f"it is in {backup}; rename that folder to rendered" in out, out
+    assert "it is unchanged" not in out
+    assert not (example_repo / "rendered").exists()
+    assert snapshot_tree(example_repo / backup) == before
+    # check reports the missing tree; the next render restores the old one, then replaces it.
+    code, out = cli(example_repo, "render")
+    assert code == 0, out
+    assert leftovers(example_repo) == []
+    assert cli(example_repo, "check")[0] == 0
+
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="needs /proc to see a stopped process"
+)
+@pytest.mark.parametrize(
+    ("swap_with", "point"),
+    [
+        *(
+            (swap_with, point)
+            for swap_with in ("renameat2", "rename")
+            for point in ("before-staging", "mid-write", "staged", "swapped")
+        ),
+        ("rename", "between-renames"),  # renameat2 swaps in one call: no moment in between
+    ],
+)
+def test_render_killed_at_each_step_leaves_old_or_new_tree(
+    example_repo: Path, swap_with: str, point: str
+) -> None:
+    """SIGKILL at a known step of the write (the process stops itself there), on both swap paths.
+
+    Each point must be reached: a kill that lands before anything is written proves nothing.
+    """
+    old = snapshot_tree(example_repo / "rendered")
+    change_demo(example_repo)
+    env = {**os.environ, "GITOPS_GEN_STOP_AT": point, "GITOPS_GEN_SWAP": swap_with}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "-C", str(example_repo), "render"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while not _stopped(proc.pid):
+        assert proc.poll() is None, f"render ended before reaching {point}: {proc.stderr}"
+        assert time.monotonic() < deadline, f"render never reached {point}"
+        time.sleep(0.01)
+    before_kill = leftovers(example_repo)
+    proc.kill()
+    proc.wait()
+    if point in ("mid-write", "staged", "between-renames"):
+        assert before_kill, "no staging tree existed at the kill: it landed too early"
+    if point == "between-renames":
+        # The one moment without rendered/: the old tree waits in the backup folder.
+        assert not (example_repo / "rendered").exists()
+        [backup] = [n for n in leftovers(example_repo) if n.startswith(".gitops-gen-tmp-old-")]
+        assert snapshot_tree(example_repo / backup) == old
+    # What the next run does first, under the lock: put back a moved tree, drop the rest.
+    output.clean_leftovers(example_repo)
+    assert leftovers(example_repo) == []
+    now = snapshot_tree(example_repo / "rendered")
+    assert now != old if point == "swapped" else now == old
+    code, out = cli(example_repo, "render")
+    assert code == 0, out
+    assert cli(example_repo, "check")[0] == 0
 
 
 def test_failing_exchange_leaves_rendered_intact(
@@ -324,3 +420,41 @@ def test_read_only_rendered_directory(example_repo: Path) -> None:
     assert "could not write rendered/" in out and "unchanged" in out
     assert snapshot_tree(rendered) == before
     assert leftovers(example_repo) == []
+
+
+def test_a_render_holds_the_lock_through_its_write(example_repo: Path) -> None:
+    """While one render is stopped inside its write, nobody else can take the repository's lock,
+    so a second render waits for it instead of interleaving; both then finish cleanly."""
+    import fcntl
+
+    change_demo(example_repo)
+    env = {**os.environ, "GITOPS_GEN_STOP_AT": "staged"}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "generator", "-C", str(example_repo), "render"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not _stopped(first.pid):
+        assert first.poll() is None and time.monotonic() < deadline, "render never got to staged"
+        time.sleep(0.01)
+    fd = os.open(example_repo, os.O_RDONLY)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        second = subprocess.Popen(
+            [sys.executable, "-m", "generator", "-C", str(example_repo), "render"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        first.send_signal(signal.SIGCONT)
+        assert first.wait(30) == 0 and second.wait(30) == 0
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again once both are done
+    finally:
+        os.close(fd)
+        for proc in (first,):
+            if proc.poll() is None:
+                proc.kill()
+    assert leftovers(example_repo) == []
+    assert cli(example_repo, "check")[0] == 0

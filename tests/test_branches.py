@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator import branches
-from generator.api import render_repository
-from generator.branches import Identity, publish
 from generator.cli import main
 from generator.errors import GitError, PublishError, UsageError
+from generator.publish import branches
+from generator.publish.branches import Identity, publish
+from generator.render.repository import render_repository
 from tests.conftest import git, snapshot_tree
 
 ENVS = ("staging", "demo", "prod")

@@ -45,7 +45,7 @@ def test_render_then_check(example_repo: Path) -> None:
 
 
 def test_read_files_at_the_root_and_under_a_prefix(example_repo: Path) -> None:
-    from generator import gitio
+    from generator.git import plumbing as gitio
     from tests.conftest import git
 
     git(example_repo, "init", "-q")

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from generator import yamlio
-from generator.api import plan_repository
 from generator.cli import main
-from generator.diff import Diff, diff_repository
+from generator.diff.compare import Diff, diff_repository
 from generator.errors import SpecError, UsageError
-from generator.revisions import at_revision, default_branch, working_tree
+from generator.git.revisions import at_revision, default_branch, working_tree
+from generator.render.repository import plan_repository
 from tests.conftest import EXAMPLE_SPEC, REPO, git, snapshot_tree
 
 FIXED_DATE = "2025-12-01T12:00:00+00:00"
@@ -574,7 +574,7 @@ def test_text_of_the_example_bump(repo: Path, snapshot: Any) -> None:
 
 
 def test_templates_are_read_at_each_revision(repo: Path) -> None:
-    source = (REPO / "templates/bootstrap/application.yaml.j2").read_text()
+    source = (REPO / "generator/render/templates/bootstrap/application.yaml.j2").read_text()
     assert "  finalizers:\n" in source
     override = source.replace(
         "  finalizers:\n", "  annotations:\n    example.com/owner: platform\n  finalizers:\n", 1

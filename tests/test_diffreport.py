@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.diff import Diff, ObjectDiff, Section, Side, compare_trees
-from generator.diffdata import MISSING, Change, compare_data
-from generator.difffacts import SummaryItem
-from generator.diffreport import (
+from generator.diff.compare import Diff, ObjectDiff, Section, Side, compare_trees
+from generator.diff.data import MISSING, Change, compare_data
+from generator.diff.facts import SummaryItem
+from generator.diff.report import (
     MARKER,
     format_json,
     format_markdown,
@@ -22,9 +22,9 @@ from generator.diffreport import (
     md_code,
     show_value,
 )
-from generator.render import render
-from generator.revisions import Tree
-from generator.spec import parse_spec
+from generator.git.revisions import Tree
+from generator.render.plan import render
+from generator.spec.model import parse_spec
 from tests.conftest import git, write_tree
 
 

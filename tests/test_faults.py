@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from generator import output
 from generator.cli import main
+from generator.render import output
 from tests.conftest import snapshot_tree
 
 REPO = Path(__file__).resolve().parent.parent
@@ -130,7 +130,7 @@ def test_render_killed_at_random_points_many(tmp_path: Path) -> None:
 
 
 class _FailingOs:
-    """The os module as generator.output sees it: call ``name`` fails ``times`` times in a row
+    """The os module as generator.render.output sees it: call ``name`` fails ``times`` times in a row
     after ``after`` calls that succeed."""
 
     def __init__(self, name: str, after: int, err: int, times: int = 1) -> None:

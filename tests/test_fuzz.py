@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator import render, spec
 from generator.cli import main
 from generator.errors import GitopsGenError, SpecError
+from generator.render import plan as render
+from generator.spec import model as spec
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = {

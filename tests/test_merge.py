@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.merge import deep_merge, set_path
+from generator.spec.merge import deep_merge, set_path
 
 
 def test_maps_merge_deeply_and_override_wins() -> None:

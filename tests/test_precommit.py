@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.scaffold import init_repository
+from generator.scaffold.project import init_repository
 from tests.conftest import REPO, git, snapshot_tree
 
 HOOKS = ("gitops-gen-check", "gitops-gen-render")

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from generator import progress as progress_module
-from generator.progress import phases, progress
+from generator.render import progress as progress_module
+from generator.render.progress import phases, progress
 
 
 class Terminal(io.StringIO):
@@ -89,7 +89,7 @@ def test_phases_are_silent_off_a_terminal_and_for_few_items() -> None:
 def test_rendering_many_environments_shows_progress_on_a_terminal(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generator.api import plan_repository
+    from generator.render.repository import plan_repository
     from tests.conftest import write_tree
 
     names = [f"env{i}" for i in range(8)]

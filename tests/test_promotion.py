@@ -11,10 +11,10 @@ import yaml
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
-from generator import promotion
-from generator.branches import publish
 from generator.cli import main
 from generator.errors import GitError, UsageError
+from generator.promotion import state as promotion
+from generator.publish.branches import publish
 from tests.conftest import CRDS, git
 from tests.test_branches import promoter_round, set_host
 

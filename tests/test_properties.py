@@ -23,7 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from generator import fastschema, render, spec, yamlio
+from generator import yamlio
+from generator.render import plan as render
+from generator.spec import model as spec
+from generator.spec import validate as fastschema
 
 REPO = Path(__file__).resolve().parent.parent
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -539,7 +542,7 @@ def test_parallel_render_equals_sequential(
 ) -> None:
     files = _synthetic_files(80, 2)
     assert len(spec.parse_spec(files).environments) >= render.PARALLEL_FROM
-    source = (REPO / "templates" / "environment" / "README.md.j2").read_text()
+    source = (REPO / "generator/render/templates/environment/README.md.j2").read_text()
     templates = {}
     if broken:  # a template error in the first or the second half
         templates["environment/README.md.j2"] = (

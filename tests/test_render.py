@@ -11,8 +11,8 @@ import pytest
 import yaml as pyyaml
 from jsonschema import Draft202012Validator
 
-from generator.api import plan_repository, render_repository
-from generator.output import read_tree
+from generator.render.output import read_tree
+from generator.render.repository import plan_repository, render_repository
 from tests.conftest import CRDS, EXAMPLE_SPEC, REPO
 
 
@@ -248,7 +248,7 @@ def test_sync_options_are_one_per_name_and_the_spec_wins(example_repo: Path) -> 
 
 
 def test_check_diff_marks_a_missing_newline_inside_a_hunk(example_repo: Path) -> None:
-    from generator.api import check_repository
+    from generator.render.repository import check_repository
 
     kustomization = example_repo / "rendered/bootstrap/kustomization.yaml"
     kustomization.write_text(kustomization.read_text().rstrip("\n"))
@@ -297,6 +297,6 @@ def test_concurrent_renders_never_leave_a_partial_tree(example_repo: Path) -> No
     assert not list(example_repo.glob(".gitops-gen-tmp-*"))
     # and the last render's content is consistent with what is on disk now
     render_repository(example_repo)
-    from generator.api import check_repository
+    from generator.render.repository import check_repository
 
     assert not check_repository(example_repo)[0]

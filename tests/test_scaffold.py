@@ -10,8 +10,8 @@ from click.testing import CliRunner, Result
 
 from generator import yamlio
 from generator.cli import main
-from generator.scaffold import MODELINE_PREFIX, SCHEMA_COPY, schema_text
-from generator.spec import load_spec
+from generator.scaffold.project import MODELINE_PREFIX, SCHEMA_COPY, schema_text
+from generator.spec.model import load_spec
 from tests.conftest import EXAMPLE_SPEC, REPO, snapshot_tree
 
 SPEC_FILES = (

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.spec import load_spec
+from generator.spec.model import load_spec
 from tests.conftest import snapshot_tree
 
 Mutate = Callable[[Path], None]

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from generator.cli import main
 from generator.errors import UsageError
-from generator.tags import release_tags
+from generator.release.tags import release_tags
 
 SHA1 = "02b7741a" + "0" * 31 + "1"
 SHA256 = "ab" * 32

@@ -47,7 +47,7 @@ def test_wheel_installs_in_a_fresh_venv_and_renders_elsewhere(tmp_path: Path) ->
         capture_output=True,
         text=True,
     ).stdout
-    assert "generator/templates/bootstrap/application.yaml.j2" in listing
+    assert "generator/render/templates/bootstrap/application.yaml.j2" in listing
     assert "generator/schemas/spec.schema.json" in listing
 
     env_dir = tmp_path / "venv"

@@ -6,8 +6,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from generator import fastschema, yamlio
+from generator import yamlio
 from generator.errors import Problem, SpecError
+from generator.spec import validate as fastschema
 
 SPEC_DIR = "environments"
 PROJECT_FILE = "_project.yaml"

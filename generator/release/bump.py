@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import naming, yamlio
+from generator import yamlio
 from generator.errors import Problem, UsageError
-from generator.output import Changes
-from generator.spec import PROJECT_FILE, SPEC_DIR, Spec, parse_spec, read_spec_files
-from generator.tags import DEFAULT_PREFIX, strip_v
+from generator.release.tags import DEFAULT_PREFIX, strip_v
+from generator.render.output import Changes
+from generator.spec import naming
+from generator.spec.model import PROJECT_FILE, SPEC_DIR, Spec, parse_spec, read_spec_files
 from generator.yamlspans import Path_, Span, position, scalar_spans
 
 PROJECT_PATH = f"{SPEC_DIR}/{PROJECT_FILE}"
@@ -285,9 +286,9 @@ def bump_repository(
             version, tag if tagged else None, result_apps, all_edits, overrides, (), None
         )
 
-    from generator.api import render_repository
-    from generator.render import render
-    from generator.templating import repository_overrides
+    from generator.render.plan import render
+    from generator.render.repository import render_repository
+    from generator.render.templating import repository_overrides
 
     render(new_spec, repository_overrides(root))  # a template error stops us before any write
     for target, text in writes.values():

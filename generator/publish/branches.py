@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import gitio
-from generator.drycommit import (
+from generator.errors import GitError, PublishError, UsageError
+from generator.git import plumbing as gitio
+from generator.git.drycommit import (
     DEFAULT_IDENTITY,
     DryCommit,
     Identity,
@@ -23,7 +24,7 @@ from generator.drycommit import (
     environment_trees,
     head_spec,
 )
-from generator.envbranches import (
+from generator.git.envbranches import (
     METADATA_FILE,
     NOTES_REF,
     Snapshot,
@@ -32,8 +33,7 @@ from generator.envbranches import (
     local_snapshot,
     remote_snapshot,
 )
-from generator.errors import GitError, PublishError, UsageError
-from generator.spec import Environment, Spec
+from generator.spec.model import Environment, Spec
 
 # Identity and DEFAULT_IDENTITY are part of publish's interface (the CLI builds them).
 __all__ = [

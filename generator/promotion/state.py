@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from generator import drycommit, envbranches, fastschema, gitio, yamlio
+from generator import yamlio
 from generator.errors import GitError, UsageError
-from generator.spec import Environment, Spec
+from generator.git import drycommit, envbranches
+from generator.git import plumbing as gitio
+from generator.spec import validate as fastschema
+from generator.spec.model import Environment, Spec
 
 COMMIT_STATUS_LABEL = "promoter.argoproj.io/commit-status"
 _KEY = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
@@ -25,7 +28,7 @@ def load_current_spec(root: Path) -> Spec:
     """The spec in the working tree, or at HEAD in a bare repository."""
     gitio.require_repository(root)
     if not gitio.is_bare(root):
-        from generator.spec import load_spec
+        from generator.spec.model import load_spec
 
         return load_spec(root)
     head = gitio.rev_parse(root, "HEAD")

@@ -9,8 +9,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from generator import yamlio
-from generator.diffdata import Change, Normalize, compare_data, identity
-from generator.difffacts import (
+from generator.diff.data import Change, Normalize, compare_data, identity
+from generator.diff.facts import (
     EnvFacts,
     SummaryItem,
     compare_facts,
@@ -18,7 +18,7 @@ from generator.difffacts import (
     facts_from_spec,
 )
 from generator.errors import UsageError
-from generator.revisions import Tree
+from generator.git.revisions import Tree
 
 # Files that describe a tree rather than deploy anything.
 IGNORED_FILES = frozenset({"README.md", "hydrator.metadata"})
@@ -371,7 +371,7 @@ def diff_repository(
     remote: str | None = None,
 ) -> Diff:
     """``gitops-gen diff``: check the options, obtain the two trees, compare them."""
-    from generator import revisions as rev
+    from generator.git import revisions as rev
 
     if len(revisions) > 2:
         raise UsageError("diff takes at most two revisions: BASE and HEAD")

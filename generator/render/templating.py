@@ -8,6 +8,7 @@ from typing import Any
 
 import jinja2
 import jinja2.bccache
+import jinja2.sandbox
 
 from generator import yamlio
 from generator.errors import Problem, SpecError
@@ -16,10 +17,8 @@ TEMPLATE_DIR = "templates"
 
 
 def builtin_template_dir() -> Path:
-    """Inside a wheel the templates sit in the package; in a source checkout, beside it."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "templates"
-    return packaged if packaged.is_dir() else here.parent / "templates"
+    """The built-in templates ship inside the package, beside this module."""
+    return Path(__file__).resolve().parent / "templates"
 
 
 def _yaml_filter(value: Any, indent: int | None = None) -> str:
@@ -99,7 +98,13 @@ _COMPILED = _CompiledTemplates()
 
 
 def make_environment(overrides: Mapping[str, str] | None = None) -> jinja2.Environment:
-    env = jinja2.Environment(
+    """The one Jinja2 environment every template renders in.
+
+    Templates are untrusted input (they come from pull requests and render in CI with tokens), so
+    they run in Jinja2's immutable sandbox: no attribute that starts with ``_``, no Python
+    internals, no method that changes a value, and so no way to files or processes.
+    """
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=_Loader(overrides or {}),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

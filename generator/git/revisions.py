@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import gitio, naming
 from generator.errors import GitError, Problem, RenderError, SpecError, UsageError
-from generator.spec import PROJECT_FILE, SPEC_DIR, Spec
+from generator.git import plumbing as gitio
+from generator.spec import naming
+from generator.spec.model import PROJECT_FILE, SPEC_DIR, Spec
 
 WORKING_TREE = "working tree"
 DEFAULT_PREFIX = "environment/"
@@ -50,9 +51,9 @@ def digest(spec_files: Mapping[str, str], templates: Mapping[str, str]) -> str:
 
 def working_tree(root: Path, reuse: Tree | None = None) -> Tree:
     """The spec and templates on disk, rendered in memory (or ``reuse``'s files when the same)."""
-    from generator.api import plan_repository
-    from generator.spec import read_spec_files
-    from generator.templating import repository_overrides
+    from generator.render.repository import plan_repository
+    from generator.render.templating import repository_overrides
+    from generator.spec.model import read_spec_files
 
     sources = digest(read_spec_files(root), repository_overrides(root))
     if reuse is not None and reuse.sources == sources:
@@ -66,8 +67,8 @@ def at_revision(root: Path, rev: str, label: str | None = None, reuse: Tree | No
 
     When ``reuse`` was rendered from the same spec files and templates, its files are reused.
     """
-    from generator.render import render
-    from generator.spec import parse_spec
+    from generator.render.plan import render
+    from generator.spec.model import parse_spec
 
     sha = resolve(root, rev)
     label = label or rev
@@ -171,7 +172,7 @@ def default_base(root: Path) -> tuple[str, str]:
 
 def branch_prefix(root: Path) -> str:
     """The branch prefix: from the spec on disk, else on the default branch, else the default."""
-    from generator.spec import load_spec, parse_spec
+    from generator.spec.model import load_spec, parse_spec
 
     if (root / SPEC_DIR / PROJECT_FILE).is_file():
         return load_spec(root).project.branch_prefix

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from generator import naming
 from generator.errors import UsageError
+from generator.spec import naming
 
 DEFAULT_PREFIX = "v"
 LATEST = "latest"

@@ -8,9 +8,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from generator.diff import BOOTSTRAP, Diff, ObjectDiff, Section, Side, SummaryRow
-from generator.diffdata import MISSING, Change
-from generator.revisions import WORKING_TREE
+from generator.diff.compare import BOOTSTRAP, Diff, ObjectDiff, Section, Side, SummaryRow
+from generator.diff.data import MISSING, Change
+from generator.git.revisions import WORKING_TREE
 
 DEFAULT_MAX_CHARS = 65_000
 MIN_MAX_CHARS = 2_000

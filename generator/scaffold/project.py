@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from generator import __version__, naming, yamlio
+from generator import __version__, yamlio
 from generator.errors import OutputError, UsageError
-from generator.output import Changes
-from generator.spec import PROJECT_FILE, SPEC_DIR, parse_spec
+from generator.render.output import Changes
+from generator.spec import naming
+from generator.spec.model import PROJECT_FILE, SPEC_DIR, parse_spec
 
 # Where a scaffolded repository keeps its copy of the spec's JSON Schema; every spec file's first
 # line points at it, so editors complete and validate offline, against the schema of the version
@@ -151,7 +152,7 @@ def init_repository(
     root = root.absolute()
     files = scaffold_files(name or root.name, chart, version, repo_url)
     spec_files = {p: t for p, t in files.items() if p.startswith(SPEC_DIR + "/")}
-    from generator.render import render
+    from generator.render.plan import render
 
     planned = render(parse_spec(spec_files), {})  # the scaffold must render before it is written
     taken = [
@@ -185,7 +186,7 @@ def init_repository(
         raise OutputError(
             f"could not write {root / path}: {e.strerror or e}; nothing kept"
         ) from None
-    from generator.api import render_repository
+    from generator.render.repository import render_repository
 
     _plan, changes = render_repository(root)
     rendered = tuple(f"rendered/{p}" for p in planned)

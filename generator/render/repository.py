@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import output
-from generator.spec import Spec, load_spec
+from generator.render import output
+from generator.spec.model import Spec, load_spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +21,9 @@ def plan_repository(root: Path) -> Plan:
 
     On a terminal, rendering many environments shows a progress line on stderr.
     """
-    from generator.progress import progress
-    from generator.render import render
-    from generator.templating import repository_overrides
+    from generator.render.plan import render
+    from generator.render.progress import progress
+    from generator.render.templating import repository_overrides
 
     spec = load_spec(root)
     overrides = repository_overrides(root)

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import gitio
 from generator.errors import PublishError, UsageError
-from generator.spec import Spec
+from generator.git import plumbing as gitio
+from generator.spec.model import Spec
 
 ENVIRONMENTS_DIR = "rendered/environments"
 _HEX_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -133,8 +133,8 @@ def check_clean(root: Path, head: str) -> None:
 
 def head_spec(root: Path, head: str) -> Spec:
     """The spec at ``head``, parsed from git objects (never from the working tree)."""
-    from generator.revisions import repository_prefix
-    from generator.spec import parse_spec
+    from generator.git.revisions import repository_prefix
+    from generator.spec.model import parse_spec
 
     prefix = repository_prefix(root)
     files = _text_files(root, head, prefix + "environments", top_level_yaml=True)
@@ -152,10 +152,10 @@ def check_fresh(root: Path, head: str, spec: Spec) -> None:
     Everything is read from HEAD's objects (``spec`` is ``head_spec``'s): a file hidden from git
     status (skip-worktree, assume-unchanged) or an ignored file on disk changes nothing.
     """
-    from generator import output
     from generator.errors import RenderError
-    from generator.render import render
-    from generator.revisions import TEMPLATE_DIR, repository_prefix
+    from generator.git.revisions import TEMPLATE_DIR, repository_prefix
+    from generator.render import output
+    from generator.render.plan import render
 
     prefix = repository_prefix(root)
     templates = _text_files(root, head, prefix + TEMPLATE_DIR, top_level_yaml=False)

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import naming
 from generator.errors import Problem, SpecError
-from generator.merge import deep_merge, set_path
-from generator.specfiles import (
+from generator.spec import naming
+from generator.spec.files import (
     PROJECT_FILE,
     SPEC_DIR,
     SpecFile,
@@ -20,6 +19,7 @@ from generator.specfiles import (
     spec_schema,
     without_null_settings,
 )
+from generator.spec.merge import deep_merge, set_path
 
 __all__ = [
     "PROJECT_FILE",

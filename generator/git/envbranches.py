@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import gitio
-from generator.drycommit import is_full_sha
 from generator.errors import UsageError
+from generator.git import plumbing as gitio
+from generator.git.drycommit import is_full_sha
 
 NOTES_REF = "refs/notes/hydrator.metadata"
 METADATA_FILE = "hydrator.metadata"

@@ -7,10 +7,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jinja2
+import jinja2.exceptions
 
-from generator import fastschema, yamlio
+from generator import yamlio
 from generator.errors import Problem, RenderError, SpecError
-from generator.spec import AppRelease, Environment, Spec
+from generator.spec import validate as fastschema
+from generator.spec.model import AppRelease, Environment, Spec
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gitops-gen"}
 # Each template and the kind of object it must produce.
@@ -35,7 +37,7 @@ def render(
 
     ``progress(n)`` is called as environments are done (for a progress line).
     """
-    from generator.templating import make_environment
+    from generator.render.templating import make_environment
 
     jinja = make_environment(templates)
     project = spec.project
@@ -219,6 +221,8 @@ class _Renderer:
             text = template.render(context)
         except jinja2.UndefinedError as e:
             raise _located(e, template, f"undefined variable: {e.message}") from None
+        except jinja2.exceptions.SecurityError as e:
+            raise _located(e, template, f"refused by the template sandbox: {e}") from None
         except Exception as e:  # a template is the user's code: whatever it raises is theirs
             raise _located(e, template, f"{type(e).__name__}: {e}") from None
         if kind is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator import yamlio
-from generator.spec import Environment, Spec
+from generator.spec.model import Environment, Spec
 
 
 @dataclass(frozen=True, slots=True)

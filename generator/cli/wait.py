@@ -1,0 +1,52 @@
+"""gitops-gen wait: block until an environment carries a dry commit."""
+
+from __future__ import annotations
+
+import click
+
+from generator.cli._common import root
+
+
+@click.command()
+@click.option("--env", "env", required=True, metavar="ENV", help="The environment to watch.")
+@click.option(
+    "--dry-sha", required=True, metavar="SHA", help="The dry commit to wait for (full SHA)."
+)
+@click.option(
+    "--remote", metavar="NAME|URL", help="Fetch the branches from this remote on every poll."
+)
+@click.option(
+    "--timeout", default="30m", show_default=True, help="Give up after this long (exit 1)."
+)
+@click.option("--interval", default="15s", show_default=True, help="Time between polls.")
+@click.pass_context
+def wait(
+    ctx: click.Context, env: str, dry_sha: str, remote: str | None, timeout: str, interval: str
+) -> None:
+    """Block until ENV's active branch carries the dry commit (or a later one)."""
+    from generator.promotion import state as promotion
+
+    limit = promotion.parse_duration(timeout, "--timeout")
+    every = promotion.parse_duration(interval, "--interval")
+    if every <= 0:
+        raise click.UsageError("--interval must be more than 0")
+    sha = promotion.check_sha(dry_sha, "--dry-sha")
+    arrival = promotion.wait_for(root(ctx), env, sha, remote=remote, timeout=limit, interval=every)
+    if arrival.reached:
+        click.echo(
+            f"{env}: carries {sha[:7]}"
+            + (
+                f" (through {arrival.carried[:7]})"
+                if arrival.carried and arrival.carried != sha
+                else ""
+            ),
+            err=True,
+        )
+        return
+    if arrival.commit is None:
+        where = "the active branch does not exist yet (publish creates it)"
+    else:
+        seen = arrival.carried[:7] if arrival.carried else "no dry commit"
+        where = f"the active branch carries {seen}"
+    click.echo(f"{env}: timed out after {timeout}; {where}, not {sha[:7]}", err=True)
+    ctx.exit(1)

@@ -1,0 +1,1 @@
+"""Where each environment stands: status, wait and commit-status."""

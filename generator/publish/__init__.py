@@ -1,0 +1,1 @@
+"""publish: each environment's rendered tree onto its <prefix><env>-next branch."""

@@ -1,0 +1,1 @@
+"""init and schema: a new GitOps repository, and the spec's JSON Schema."""

@@ -14,6 +14,9 @@ EXAMPLE_SPEC = REPO / "environments"
 SHARED = REPO.parent / "shared"
 CRDS = SHARED / "reference" / "crds"
 
+# Real Helm 3/4, a loopback OCI registry and an HTTP chart repository (tests marked ``clients``).
+pytest_plugins = ["tests.realclients"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -68,8 +68,89 @@ def validate(argv: list[str], workdir: Path) -> None:
         pass
 
 
-def test_there_are_three_workflows() -> None:
-    assert [p.name for p in WORKFLOWS] == ["main.yml", "pull-request.yml", "release.yml"]
+def test_the_example_workflows() -> None:
+    assert [p.name for p in WORKFLOWS] == [
+        "main.yml",
+        "pull-request-comment.yml",
+        "pull-request.yml",
+        "release.yml",
+    ]
+
+
+# Variables the runner sets in every job (GitHub's default environment variables) that the
+# examples use. Spelled out, so that a typo such as $GITHUB_SHAA is not taken for one of them.
+RUNNER_VARIABLES = frozenset(
+    {
+        "CI",
+        "GITHUB_ACTOR",
+        "GITHUB_ENV",
+        "GITHUB_OUTPUT",
+        "GITHUB_REF",
+        "GITHUB_REPOSITORY",
+        "GITHUB_RUN_ID",
+        "GITHUB_SERVER_URL",
+        "GITHUB_SHA",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_WORKSPACE",
+        "RUNNER_TEMP",
+    }
+)
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_]\w*)[^}]*\}|([A-Za-z_]\w*))")
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_]\w*)=")
+_TO_GITHUB_ENV = re.compile(r"([A-Za-z_]\w*)=.*>>\s*\"?\$GITHUB_ENV")
+
+
+def variables(word: str) -> list[str]:
+    return [a or b for a, b in _VARIABLE.findall(word)]
+
+
+def gitops_gen_calls(
+    workflow: dict[str, object],
+) -> Iterator[tuple[str, list[str], set[str], dict[str, str]]]:
+    """(job/step, argv, the shell variables defined there, those with a literal value) for every
+    ``gitops-gen`` call: the runner's variables, workflow, job and step ``env:``, assignments earlier
+    in the same script, and what earlier steps of the job wrote to $GITHUB_ENV."""
+    workflow_env = workflow.get("env") or {}
+    assert isinstance(workflow_env, dict)
+    jobs = workflow["jobs"]
+    assert isinstance(jobs, dict)
+    for job_name, job in jobs.items():
+        from_github_env: set[str] = set()
+        for index, step in enumerate(job.get("steps", [])):
+            if "run" not in step:
+                continue
+            env = {**workflow_env, **(job.get("env") or {}), **(step.get("env") or {})}
+            literals = {k: str(v) for k, v in env.items() if "${{" not in str(v)}
+            defined = set(RUNNER_VARIABLES) | set(env) | from_github_env
+            for line in step["run"].replace("\\\n", " ").splitlines():
+                for argv in invocations(line):
+                    yield f"{job_name}/{step.get('name', index)}", argv, set(defined), literals
+                if match := _ASSIGNMENT.match(line):
+                    defined.add(match.group(1))
+                from_github_env.update(_TO_GITHUB_ENV.findall(line))
+
+
+def undefined_variables(workflow: dict[str, object]) -> list[str]:
+    """``$VAR`` in a gitops-gen call that nothing defines at that point (a typo, or an env: entry
+    missing after moving a ``${{ }}`` out of the script)."""
+    return [
+        f"{where}: ${name}"
+        for where, argv, defined, _ in gitops_gen_calls(workflow)
+        for word in argv
+        for name in variables(word)
+        if name not in defined
+    ]
+
+
+def expand(argv: list[str], literals: dict[str, str]) -> list[str]:
+    """Substitute the variables whose value is known (literal env: values), so that click checks
+    those values too; the others stay as written (a string for click)."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return literals.get(name, match.group(0))
+
+    return [_VARIABLE.sub(value, word) for word in argv]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -82,16 +163,24 @@ def test_workflow_parses_and_its_gitops_gen_calls_are_valid(
     assert workflow["jobs"]
     assert True in workflow or "on" in workflow  # YAML 1.1 reads the key `on` as True
     calls = 0
-    for where, script in run_scripts(workflow):
-        for argv in invocations(script):
-            try:
-                validate(argv, tmp_path)
-            except click.ClickException as e:
-                pytest.fail(
-                    f"{path.name}: {where}: gitops-gen {shlex.join(argv)}: {e.format_message()}"
-                )
-            calls += 1
-    assert calls > 0
+    for where, argv, _, literals in gitops_gen_calls(workflow):
+        try:
+            validate(expand(argv, literals), tmp_path)
+        except click.ClickException as e:
+            pytest.fail(
+                f"{path.name}: {where}: gitops-gen {shlex.join(argv)}: {e.format_message()}"
+            )
+        calls += 1
+    # Every call is seen (gitops_gen_calls walks the same scripts as run_scripts).
+    assert calls == sum(len(list(invocations(s))) for _, s in run_scripts(workflow))
+    if path.name != "pull-request-comment.yml":  # it runs nothing of gitops-gen's on purpose
+        assert calls > 0
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_variable_in_a_gitops_gen_call_is_defined(path: Path) -> None:
+    # Values reach scripts as "$VAR" from env: (never ${{ }} inside run:): each must be set.
+    assert undefined_variables(yaml.safe_load(path.read_text())) == []
 
 
 def release_steps() -> list[str]:
@@ -272,3 +361,52 @@ def test_invocations_follow_continuations_pipes_and_expressions() -> None:
         ["-C", "gitops", "commit-status", "--env", "staging", "--key", "e2e", "--phase", "success"],
         ["diff", "a", "b"],
     ]
+
+
+def test_the_checker_catches_an_undefined_variable_and_checks_literal_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflow = {
+        "env": {"W": "${{ inputs.w }}", "MAX": "abc"},
+        "jobs": {
+            "a": {
+                "env": {"J": "x"},
+                "steps": [
+                    {"name": "record", "run": 'echo "R=$(git rev-parse HEAD)" >> "$GITHUB_ENV"'},
+                    {
+                        "name": "s",
+                        "env": {"B": "${{ github.base_ref }}"},
+                        "run": 'gitops-gen diff "origin/$B" "$W" --env "${J}" --env "$R"\n'
+                        'gitops-gen diff "$BASE_REF" "$GITHUB_SHA" --env "$GITHUB_SHAA"\n'
+                        'L=1\ngitops-gen diff "$L" --env "$NOPE" \\\n  --env "$J"\n'
+                        'gitops-gen diff --max-chars "$MAX"',
+                    },
+                ],
+            },
+            "b": {
+                "steps": [
+                    {
+                        "name": "t",
+                        "run": 'gitops-gen diff "$R" "$J"\nLATE=1\ngitops-gen diff "$LATE"',
+                    },
+                    {
+                        "name": "u",
+                        "run": 'LATE=1\ngitops-gen diff "$LATE"\nX=$(gitops-gen diff "$X")',
+                    },
+                ]
+            },
+        },
+    }
+    assert undefined_variables(workflow) == [
+        "a/s: $BASE_REF",
+        "a/s: $GITHUB_SHAA",
+        "a/s: $NOPE",
+        "b/t: $R",
+        "b/t: $J",
+        "b/u: $X",
+    ]
+    monkeypatch.chdir(tmp_path)
+    calls = [(argv, literals) for _, argv, _, literals in gitops_gen_calls(workflow)]
+    assert expand(*calls[0]) == ["diff", "origin/$B", "$W", "--env", "x", "--env", "$R"]
+    with pytest.raises(click.BadParameter, match="abc"):
+        validate(expand(*calls[3]), tmp_path)

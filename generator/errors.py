@@ -71,3 +71,7 @@ class GitError(GitopsGenError):
 
 class PublishError(UsageError):
     """publish refused to run (stale or dirty rendered/, bad arguments)."""
+
+
+class HelmError(GitopsGenError):
+    """Helm failed on a chart (a template error, an unreachable registry, a missing version)."""

@@ -45,6 +45,11 @@ def _loader(typ: str) -> Any:
 
         if typ == "safe-pure":
             yaml = YAML(typ="safe", pure=True)
+        elif typ == "manifests":
+            # What Helm prints, read the way Kubernetes' YAML reader (go-yaml) reads it: YAML 1.1
+            # (an unquoted `on` is a boolean), timestamps left as strings.
+            yaml = YAML(typ="safe", pure=False)
+            yaml.version = (1, 1)
         else:
             yaml = YAML(typ=typ, pure=False) if typ == "safe" else YAML(typ=typ)
         yaml.Resolver = _resolver_class()
@@ -104,6 +109,20 @@ def _load(text: str, typ: str) -> Any:
         raise _reader_error(e, text) from None
     except RecursionError:
         raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep") from None
+
+
+def load_manifests(text: str) -> list[Any]:
+    """Every document of a multi-document stream (Helm's output), empty documents dropped."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return [doc for doc in _loader("manifests").load_all(text) if doc is not None]
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        raise YAMLLoadError(f"invalid YAML: {e.problem or e.context}", line, col) from None
+    except YAMLError as e:
+        raise YAMLLoadError(f"invalid YAML: {e}") from None
 
 
 def _reader_error(error: Any, text: str) -> YAMLLoadError:

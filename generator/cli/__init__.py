@@ -26,6 +26,7 @@ from generator.cli import (
     schema,
     status,
     tags,
+    verify,
     wait,
 )
 from generator.errors import GitopsGenError
@@ -70,5 +71,6 @@ for _command in (
     status.status,
     wait.wait,
     commit_status.commit_status,
+    verify.verify,
 ):
     main.add_command(_command)

@@ -468,6 +468,20 @@ def example_wrapper_chart(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+@pytest.fixture(scope="session")
+def hello_chart(
+    oci_registry: OciRegistry, _session_helm: Helm, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """Our own small chart (tests/testdata/charts/hello, 0.3.0), packaged and pushed next to
+    ServiceRadar's: the second project that verify and diff --manifests are tested on. Returns the
+    repository URL, ``oci://127.0.0.1:PORT/charts``."""
+    helm = _session_helm
+    out = tmp_path_factory.mktemp("hello-package")
+    helm.run("package", str(REPO / "tests/testdata/charts/hello"), "--destination", str(out))
+    helm.run("push", str(out / "hello-0.3.0.tgz"), oci_registry.url, "--plain-http")
+    return str(oci_registry.url)
+
+
 def sha256(path: Path) -> str:
     """The hex sha256 of a file (for comparing pulled archives)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()

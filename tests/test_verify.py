@@ -256,18 +256,6 @@ def test_classic_http_repository(
 # --- a second project ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def hello_chart(oci_registry: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Our own small chart, packaged and pushed next to ServiceRadar's."""
-    from tests.realclients import make_helm
-
-    helm = make_helm("helm3", tmp_path_factory.mktemp("hello-helm"))
-    out = tmp_path_factory.mktemp("hello-package")
-    helm.run("package", str(HELLO_CHART), "--destination", str(out))
-    helm.run("push", str(out / "hello-0.3.0.tgz"), oci_registry.url, "--plain-http")
-    return str(oci_registry.url)
-
-
 def hello_project(root: Path, repository: str, values: str = "", tag: str = "v0.3.0") -> Path:
     (root / "environments").mkdir(parents=True)
     (root / "environments/_project.yaml").write_text(

@@ -34,6 +34,21 @@ from generator.cli._common import root
 @click.option(
     "--remote", metavar="R", help="With --promotion: read the branches from refs/remotes/R/."
 )
+@click.option(
+    "--manifests",
+    is_flag=True,
+    help="Also compare the Kubernetes objects Argo CD will apply: each side's changed wrapper "
+    "charts rendered with real Helm, Secret values and generated fields masked.",
+)
+@click.option(
+    "--helm",
+    "helm_path",
+    metavar="PATH",
+    help="With --manifests: the helm binary (default: $GITOPS_GEN_HELM, else helm on PATH).",
+)
+@click.option(
+    "--plain-http", is_flag=True, help="With --manifests: reach OCI registries over plain HTTP."
+)
 @click.pass_context
 def diff_command(
     ctx: click.Context,
@@ -44,6 +59,9 @@ def diff_command(
     fmt: str,
     max_chars: int | None,
     remote: str | None,
+    manifests: bool,
+    helm_path: str | None,
+    plain_http: bool,
 ) -> None:
     """What a change (BASE → HEAD, default: merge-base with the default branch → working tree),
     a promotion, or the drift between two environments does; exit 1 when anything differs."""
@@ -52,6 +70,13 @@ def diff_command(
     from generator.diff.compare import diff_repository
     from generator.diff.report import render_report
 
+    if (helm_path or plain_http) and not manifests:
+        raise click.UsageError("--helm and --plain-http only apply to --manifests")
+    helm = None
+    if manifests:
+        from generator.helm.runner import find_helm
+
+        helm = find_helm(helm_path, plain_http=plain_http)  # a missing helm fails before any work
     result = diff_repository(
         root(ctx),
         revisions,
@@ -61,5 +86,13 @@ def diff_command(
         remote=remote,
     )
     color = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    click.echo(render_report(result, fmt, max_chars, color), nl=False, color=color or None)
-    ctx.exit(1 if result.changed else 0)
+    if helm is None:
+        click.echo(render_report(result, fmt, max_chars, color), nl=False, color=color or None)
+        ctx.exit(1 if result.changed else 0)
+    from generator.diff.combined import manifest_diff_for, render_combined
+
+    objects = manifest_diff_for(root(ctx), result, helm, between=between or None)
+    click.echo(
+        render_combined(result, objects, fmt, max_chars, color), nl=False, color=color or None
+    )
+    ctx.exit(1 if result.changed or objects.changed else 0)

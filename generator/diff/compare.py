@@ -80,6 +80,8 @@ class Diff:
     bootstrap: Section | None = None
     notes: tuple[str, ...] = field(default=())
     """What the comparison ignored on purpose (shown under the header)."""
+    trees: tuple[Tree, Tree] | None = field(default=None, compare=False, repr=False)
+    """The two sides compared, for a second look (``diff --manifests`` renders their charts)."""
 
     @property
     def sections(self) -> tuple[Section, ...]:
@@ -385,7 +387,7 @@ def diff_repository(
         if envs:
             raise UsageError("--env does not apply to --promotion, which names its environment")
         active, proposed = rev.environment_branches(root, promotion, remote)
-        return compare_trees(active, proposed, mode="promotion")
+        return replace(compare_trees(active, proposed, mode="promotion"), trees=(active, proposed))
     if between is not None:
         if len(revisions) > 1:
             raise UsageError(
@@ -394,7 +396,7 @@ def diff_repository(
         if envs:
             raise UsageError("--env does not apply to --between, which names its environments")
         tree = rev.at_revision(root, revisions[0]) if revisions else rev.working_tree(root)
-        return compare_environments(tree, *between)
+        return replace(compare_environments(tree, *between), trees=(tree, tree))
     for rev_name in revisions:
         rev.resolve(root, rev_name)  # fail on a bad revision before rendering anything
     notes: tuple[str, ...] = ()
@@ -408,4 +410,5 @@ def diff_repository(
         head = rev.at_revision(root, revisions[1], reuse=base)
     else:
         head = rev.working_tree(root, reuse=base)
-    return replace(compare_trees(base, head, only=list(dict.fromkeys(envs))), notes=notes)
+    diff = compare_trees(base, head, only=list(dict.fromkeys(envs)))
+    return replace(diff, notes=notes, trees=(base, head))

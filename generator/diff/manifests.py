@@ -1,0 +1,503 @@
+"""``diff --manifests``: the Kubernetes objects Argo CD will apply, compared object by object.
+
+Each side's wrapper charts are rendered with real Helm from that side's own tree (the same runner,
+chart cache and settings as ``verify``), only for the apps of an environment whose wrapper chart or
+Application settings differ. Objects are matched by group, kind, namespace and name and compared as
+data (list items by name). Fields that vary between two renders of the same side are masked, and no
+value of a Secret's ``data`` or ``stringData`` is ever kept: only which keys were added, removed or
+changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator import yamlio
+from generator.diff.data import MISSING, Change, compare_data
+from generator.errors import HelmError, UsageError
+from generator.git.revisions import Tree
+from generator.helm.cache import ChartCache, ChartRef
+from generator.helm.manifests import MASK, Identity, Manifest, masked, parse, unstable_paths
+from generator.helm.runner import Helm
+
+SECRET_VALUE = "(secret value hidden)"
+# Removing these takes data with them, or they cannot be changed in place: a reviewer must see them.
+_REMOVAL_HAZARDS = {
+    "PersistentVolumeClaim": "removed: the volume behind the claim, and its data, may go with it",
+    "CustomResourceDefinition": "removed: every custom resource of that kind goes with it",
+    "Namespace": "removed: everything in the namespace goes with it",
+    "PersistentVolume": "removed, with the data on it",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AppSettings:
+    release: str
+    namespace: str
+    prune: bool
+    value_files: tuple[str, ...] = ()
+    skip_crds: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectChange:
+    identity: Identity
+    status: str
+    """added, removed or changed."""
+    changes: tuple[Change, ...] = ()
+    """For a changed object, every changed leaf (Secret values hidden). Empty for added/removed."""
+    fields: int = 0
+    """For an added or removed object, how many leaves it has."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hazard:
+    env: str
+    app: str
+    identity: Identity
+    what: str
+    prune: bool
+
+    @property
+    def prune_note(self) -> str:
+        if self.prune:
+            return "the Application prunes: Argo CD deletes what is gone"
+        return "the Application does not prune: what is gone stays, out of sync"
+
+    def __str__(self) -> str:
+        return f"{self.env}/{self.app}: {self.identity}: {self.what} ({self.prune_note})"
+
+
+@dataclass(slots=True)
+class AppManifests:
+    env: str
+    app: str
+    status: str
+    """added, removed, changed or unchanged (the whole app, from its wrapper chart)."""
+    before: int = 0
+    after: int = 0
+    objects: list[ObjectChange] = field(default_factory=list)
+    varies: list[str] = field(default_factory=list)
+    """Masked fields: ``Kind/name: path`` that the chart generates anew on every render."""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.objects)
+
+
+@dataclass(slots=True)
+class ManifestDiff:
+    apps: list[AppManifests]
+    hazards: list[Hazard]
+    rendered: list[str]
+    """``<side>:<env>/<app>`` of every wrapper chart rendered, for the reader and the tests."""
+    helm: str
+
+    @property
+    def changed(self) -> bool:
+        return any(app.changed for app in self.apps)
+
+    def kind_counts(self) -> dict[str, tuple[int, int, int]]:
+        counts: dict[str, list[int]] = {}
+        for app in self.apps:
+            for obj in app.objects:
+                index = ("added", "removed", "changed").index(obj.status)
+                counts.setdefault(obj.identity.kind, [0, 0, 0])[index] += 1
+        return {kind: (c[0], c[1], c[2]) for kind, c in sorted(counts.items())}
+
+    def images(self) -> list[tuple[str, str, str, Any, Any]]:
+        """(env/app, object, container path, before, after) for every changed image."""
+        return self._leaves(lambda path: path.endswith("].image"))
+
+    def replicas(self) -> list[tuple[str, str, str, Any, Any]]:
+        return self._leaves(lambda path: path == "spec.replicas")
+
+    def _leaves(self, match: Callable[[str], bool]) -> list[tuple[str, str, str, Any, Any]]:
+        out = []
+        for app in self.apps:
+            for obj in app.objects:
+                for change in obj.changes:
+                    if match(change.path):
+                        out.append(
+                            (
+                                f"{app.env}/{app.app}",
+                                str(obj.identity),
+                                change.path,
+                                change.before,
+                                change.after,
+                            )
+                        )
+        return out
+
+
+# --- the two sides -------------------------------------------------------------------------------
+
+
+def _app_files(tree: Tree, env: str) -> dict[str, dict[str, str]]:
+    """{app: {file inside the wrapper chart: text}} for one environment of a tree."""
+    prefix = f"environments/{env}/"
+    apps: dict[str, dict[str, str]] = {}
+    for path, text in tree.files.items():
+        if path.startswith(prefix):
+            rest = path[len(prefix) :]
+            if "/" in rest:
+                app, inner = rest.split("/", 1)
+                apps.setdefault(app, {})[inner] = text
+    return apps
+
+
+def _settings(trees: Sequence[Tree | None], env: str, app: str) -> AppSettings:
+    """The Application's settings: from the first tree that has its rendered Application, else
+    the first that has a spec, else Argo CD's defaults."""
+    for tree in trees:
+        if tree is None:
+            continue
+        text = tree.files.get(f"bootstrap/applications/{env}/{app}.yaml")
+        if text is not None:
+            data = yamlio.load(text)
+            spec = data.get("spec", {})
+            helm = (spec.get("source") or {}).get("helm") or {}
+            automated = (spec.get("syncPolicy") or {}).get("automated") or {}
+            return AppSettings(
+                release=str(helm.get("releaseName") or data["metadata"]["name"]),
+                namespace=str((spec.get("destination") or {}).get("namespace") or "default"),
+                prune=bool(automated.get("prune")),
+                value_files=tuple(str(v) for v in helm.get("valueFiles") or ()),
+                skip_crds=bool(helm.get("skipCrds")),
+            )
+    for tree in trees:
+        if tree is not None and tree.spec is not None:
+            for environment in tree.spec.environments:
+                if environment.name != env:
+                    continue
+                for release in environment.apps:
+                    if release.name == app:
+                        return AppSettings(
+                            release.release_name, environment.namespace, environment.sync.prune
+                        )
+    return AppSettings(app, env, True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """One app of one environment on each side (between: two environments at one revision)."""
+
+    base_env: str
+    head_env: str
+    app: str
+    before: Mapping[str, str] | None
+    after: Mapping[str, str] | None
+    b_set: AppSettings
+    a_set: AppSettings
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    env: str
+    app: str
+    side: str
+    files: Mapping[str, str]
+    settings: AppSettings
+
+
+def _dependencies(files: Mapping[str, str]) -> tuple[ChartRef, ...]:
+    chart = yamlio.load(files.get("Chart.yaml", "{}")) or {}
+    return tuple(
+        ChartRef(str(d["repository"]), str(d["name"]), str(d["version"]))
+        for d in chart.get("dependencies") or ()
+    )
+
+
+def _render(
+    job: _Job,
+    helm: Helm,
+    archives: Mapping[ChartRef, Path],
+    kube_version: str | None,
+    api_versions: Sequence[str],
+) -> tuple[list[Manifest], dict[Identity, set[Any]]]:
+    from generator.verify.run import Renderer, Target
+
+    with tempfile.TemporaryDirectory(prefix="gitops-gen-diff-") as scratch:
+        source = Path(scratch) / "source"
+        for name, text in job.files.items():
+            path = source / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
+        deps = _dependencies(job.files)
+        target = Target(
+            root=Path(scratch),
+            env=job.env,
+            app=job.app,
+            chart_dir=source,
+            release=job.settings.release,
+            namespace=job.settings.namespace,
+            image_tag=None,
+            dependencies=deps,
+            value_files=job.settings.value_files,
+            skip_crds=job.settings.skip_crds,
+        )
+        renderer = Renderer(target, helm, dict(archives), kube_version, api_versions, Path(scratch))
+        try:
+            first = parse(renderer.render())
+            second = parse(renderer.render())
+        except HelmError as e:
+            raise UsageError(
+                f"diff --manifests: {job.env}/{job.app} on the {job.side} side: helm template "
+                f"failed ({', '.join(d.where for d in deps)}): {e}"
+            ) from None
+    return first, unstable_paths(first, second)
+
+
+def diff_manifests(
+    base: Tree,
+    head: Tree,
+    envs: Sequence[tuple[str, str]],
+    helm: Helm,
+    *,
+    fallback: Tree | None = None,
+    cache: ChartCache | None = None,
+    jobs: int = 0,
+    kube_version: str | None = None,
+    api_versions: Sequence[str] = (),
+) -> ManifestDiff:
+    """Compare the objects of each ``(base env, head env)`` pair whose wrapper charts differ.
+
+    ``fallback`` supplies Application settings a side lacks (an environment branch holds no
+    bootstrap/; the Applications are on the default branch).
+    """
+    import os
+
+    cache = cache or ChartCache()
+    pairs: list[_Pair] = []
+    for base_env, head_env in envs:
+        before_apps, after_apps = _app_files(base, base_env), _app_files(head, head_env)
+        for app in sorted(set(before_apps) | set(after_apps)):
+            pair = _Pair(
+                base_env,
+                head_env,
+                app,
+                before_apps.get(app),
+                after_apps.get(app),
+                _settings((base, fallback), base_env, app),
+                _settings((head, fallback), head_env, app),
+            )
+            if base_env == head_env and pair.before == pair.after and pair.b_set == pair.a_set:
+                continue  # same wrapper chart, same Application: the same objects
+            pairs.append(pair)
+    render_jobs: list[_Job] = []
+    for pair in pairs:
+        if pair.before is not None:
+            render_jobs.append(_Job(pair.base_env, pair.app, "base", pair.before, pair.b_set))
+        if pair.after is not None:
+            render_jobs.append(_Job(pair.head_env, pair.app, "head", pair.after, pair.a_set))
+    archives: dict[ChartRef, Path] = {}
+    for ref in sorted({d for job in render_jobs for d in _dependencies(job.files)}):
+        try:
+            archives[ref] = cache.get(ref, helm)
+        except HelmError as e:
+            raise UsageError(f"diff --manifests: cannot fetch the chart: {e}") from None
+    with ThreadPoolExecutor(max_workers=max(1, jobs or os.cpu_count() or 1)) as pool:
+        rendered = list(
+            pool.map(lambda j: _render(j, helm, archives, kube_version, api_versions), render_jobs)
+        )
+    by_job = {
+        (job.side, job.env, job.app): out for job, out in zip(render_jobs, rendered, strict=True)
+    }
+    apps: list[AppManifests] = []
+    hazards: list[Hazard] = []
+    for pair in pairs:
+        before = by_job.get(("base", pair.base_env, pair.app), ([], {}))
+        after = by_job.get(("head", pair.head_env, pair.app), ([], {}))
+        between = pair.base_env != pair.head_env
+        normalize = _namespace_normalizer(pair.b_set.namespace, pair.a_set.namespace, between)
+        label = f"{pair.base_env} → {pair.head_env}" if between else pair.head_env
+        result = _compare(label, pair.app, before, after, normalize)
+        if pair.before is None or pair.after is None:
+            result.status = "added" if pair.before is None else "removed"
+        else:
+            result.status = "changed" if result.objects else "unchanged"
+        apps.append(result)
+        settings = pair.a_set if pair.after is not None else pair.b_set
+        hazards.extend(_hazards(result, before[0], after[0], settings))
+    return ManifestDiff(
+        apps=apps,
+        hazards=hazards,
+        rendered=[f"{job.side}:{job.env}/{job.app}" for job in render_jobs],
+        helm=helm.version,
+    )
+
+
+def _namespace_normalizer(before: str, after: str, between: bool) -> Callable[[Any, str], Any]:
+    """Between two environments, each side's own namespace in ``metadata.namespace`` (and in the
+    identity) reads as ``<namespace>``; anywhere else it is data, and a difference is drift."""
+
+    def normalize(value: Any, side: str) -> Any:
+        if not between:
+            return value
+        own = before if side == "base" else after
+        if isinstance(value, str):
+            return "<namespace>" if value == own else value
+        metadata = value.get("metadata") if isinstance(value, dict) else None
+        if isinstance(metadata, dict) and metadata.get("namespace") == own:
+            return {**value, "metadata": {**metadata, "namespace": "<namespace>"}}
+        return value
+
+    return normalize
+
+
+# --- comparing objects ---------------------------------------------------------------------------
+
+
+def _prepared(
+    manifest: Manifest,
+    varying: Mapping[Identity, set[Any]],
+    normalize: Callable[[Any, str], Any],
+    side: str,
+) -> tuple[Identity, Any]:
+    data = masked(manifest, varying.get(manifest.identity, set()))
+    if manifest.identity.kind == "Secret" and manifest.identity.group == "":
+        data = _hide_secret(data)
+    data = normalize(data, side)
+    identity = manifest.identity
+    if normalize(identity.namespace, side) != identity.namespace:
+        identity = Identity(identity.group, identity.kind, "<namespace>", identity.name)
+    return identity, data
+
+
+def _hide_secret(data: dict[str, Any]) -> dict[str, Any]:
+    """Secret values become a digest of the value (decoded for ``data``), merged under ``data``:
+    a change is seen without the value, and the digest is never printed."""
+    out = {k: v for k, v in data.items() if k not in ("data", "stringData")}
+    merged: dict[str, str] = {}
+    for key, value in (data.get("data") or {}).items():
+        try:
+            raw = base64.b64decode(str(value), validate=True)
+        except ValueError:
+            raw = str(value).encode()
+        merged[str(key)] = _digest(raw)
+    for key, value in (data.get("stringData") or {}).items():
+        merged[str(key)] = MASK if value == MASK else _digest(str(value).encode())
+    if merged:
+        out["data"] = merged
+    return out
+
+
+def _digest(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _compare(
+    label: str,
+    app: str,
+    before: tuple[list[Manifest], dict[Identity, set[Any]]],
+    after: tuple[list[Manifest], dict[Identity, set[Any]]],
+    normalize: Callable[[Any, str], Any],
+) -> AppManifests:
+    old = dict(_prepared(m, before[1], normalize, "base") for m in before[0])
+    new = dict(_prepared(m, after[1], normalize, "head") for m in after[0])
+    result = AppManifests(label, app, "changed", len(old), len(new))
+    for side, (manifests, varying) in (("base", before), ("head", after)):
+        for m in manifests:
+            for path in sorted(varying.get(m.identity, set()), key=str):
+                entry = f"{m.identity}: {yamlio.format_path(list(path))}"
+                if entry not in result.varies:
+                    result.varies.append(entry)
+        _ = side
+    result.varies.sort()
+    for identity in sorted(old.keys() | new.keys()):
+        if identity not in new:
+            result.objects.append(ObjectChange(identity, "removed", fields=_count(old[identity])))
+        elif identity not in old:
+            result.objects.append(ObjectChange(identity, "added", fields=_count(new[identity])))
+        else:
+            changes = compare_data(old[identity], new[identity])
+            if identity.kind == "Secret" and identity.group == "":
+                changes = [_secret_change(c) for c in changes]
+            if changes:
+                result.objects.append(ObjectChange(identity, "changed", tuple(changes)))
+    return result
+
+
+def _secret_change(change: Change) -> Change:
+    if not change.path.startswith("data"):
+        return change
+    before = MISSING if change.before is MISSING else SECRET_VALUE
+    after = MISSING if change.after is MISSING else SECRET_VALUE
+    return Change(change.path, before, after)
+
+
+def _count(data: Any) -> int:
+    if isinstance(data, dict):
+        return sum(_count(v) for v in data.values()) or 1
+    if isinstance(data, list):
+        return sum(_count(v) for v in data) or 1
+    return 1
+
+
+def _hazards(
+    result: AppManifests, before: list[Manifest], after: list[Manifest], settings: AppSettings
+) -> list[Hazard]:
+    out: list[Hazard] = []
+
+    def add(identity: Identity, what: str) -> None:
+        out.append(Hazard(result.env, result.app, identity, what, settings.prune))
+
+    added = {obj.identity for obj in result.objects if obj.status == "added"}
+    added_by_name: dict[tuple[str, str], list[Identity]] = {}
+    for identity in added:
+        added_by_name.setdefault((identity.namespace, identity.name), []).append(identity)
+    for obj in result.objects:
+        identity = obj.identity
+        if obj.status == "removed":
+            if identity.kind in _REMOVAL_HAZARDS:
+                add(identity, _REMOVAL_HAZARDS[identity.kind])
+            for other in sorted(added_by_name.get((identity.namespace, identity.name), [])):
+                if other.kind != identity.kind:
+                    add(
+                        identity,
+                        f"becomes a {other.kind} under the same name: Argo CD deletes the "
+                        f"{identity.kind} and creates the {other.kind}",
+                    )
+        elif obj.status == "changed":
+            for change in obj.changes:
+                if identity.kind == "StatefulSet" and change.path.startswith(
+                    ("spec.volumeClaimTemplates", "spec.selector")
+                ):
+                    add(
+                        identity,
+                        f"changes {change.path.split('[')[0].split('.')[1]}, which a "
+                        "StatefulSet cannot change in place: the sync fails until it is recreated",
+                    )
+                    break
+                if identity.kind in ("Deployment", "DaemonSet", "ReplicaSet", "Job") and (
+                    change.path.startswith("spec.selector")
+                ):
+                    add(
+                        identity,
+                        "changes spec.selector, which is immutable: Argo CD cannot "
+                        "patch it, the sync fails until the object is recreated",
+                    )
+                    break
+    seen: set[tuple[Identity, str]] = set()
+    unique = []
+    for hazard in out:
+        if (hazard.identity, hazard.what) not in seen:
+            seen.add((hazard.identity, hazard.what))
+            unique.append(hazard)
+    return unique
+
+
+def summary_counts(diff: ManifestDiff) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for app in diff.apps:
+        for obj in app.objects:
+            counts[obj.status] += 1
+    return counts

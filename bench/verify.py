@@ -1,4 +1,4 @@
-"""Benchmark gitops-gen verify with the real Helm and a loopback OCI registry.
+"""Benchmark gitops-gen verify and diff --manifests with the real Helm and a loopback OCI registry.
 
     bash .ci/install-clients.sh > /tmp/clients.env && . /tmp/clients.env
     python bench/verify.py [--repeat 5] [--helm 3|4]
@@ -6,7 +6,10 @@
 Two repositories, both with a warm chart cache (the cold fetch is timed once, separately):
 - the bundled example (3 environments x 1 app, the real ServiceRadar chart 1.0.75);
 - a synthetic 30 environments x 3 apps, each app the small chart in tests/testdata/charts/hello.
-Each figure is the median wall time of whole `gitops-gen verify` processes.
+Then diff --manifests on the example (warm cache): a one-line values change in demo, the same
+change as a promotion (demo's active branch against demo-next, through a bare origin), and the
+chart bump 1.0.75 -> 1.2.27 in every environment.
+Each figure is the median wall time of whole processes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SERVICERADAR = SHARED / "reference/serviceradar/charts/serviceradar-1.0.75"
+SERVICERADAR_NEXT = SHARED / "reference/serviceradar/charts/serviceradar-1.2.27"
 HELLO = REPO / "tests/testdata/charts/hello"
 GITOPS_GEN = [sys.executable, "-m", "generator"]
 
@@ -92,6 +96,59 @@ def synthetic(root: Path, registry: str, envs: int, apps: int) -> Path:
     return root
 
 
+def git(root: Path, *args: str) -> None:
+    run(["git", "-C", str(root), *args])
+
+
+def diff_cases(root: Path, registry: str, helm: str, env: dict[str, str]) -> dict[str, list[str]]:
+    """The example in git, published to a bare origin, then a one-line change in demo published
+    too; and a bump to 1.2.27 (the chart is in the registry) as the last commit."""
+    ident = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, *ident, "commit", "-q", "-m", "start")
+    origin = root.parent / "origin.git"
+    run(["git", "init", "-q", "--bare", str(origin)])
+    git(root, "remote", "add", "origin", str(origin))
+    git(root, "push", "-q", "origin", "main")
+    publish = [*GITOPS_GEN, "-C", str(root), "publish", "--push"]
+    run(publish, env=env)
+    run(
+        [
+            "git",
+            "-C",
+            str(origin),
+            "update-ref",
+            "refs/heads/environment/demo",
+            "refs/heads/environment/demo-next",
+        ]
+    )
+    demo = root / "environments/demo.yaml"
+    demo.write_text(demo.read_text().replace("demo.serviceradar.cloud", "demo2.serviceradar.cloud"))
+    run([*GITOPS_GEN, "-C", str(root), "render"])
+    git(root, "add", "-A")
+    git(root, *ident, "commit", "-q", "-m", "demo host")
+    git(root, "push", "-q", "origin", "main")
+    run(publish, env=env)
+    run([*GITOPS_GEN, "-C", str(root), "bump", "1.2.27"])
+    git(root, "add", "-A")
+    git(root, *ident, "commit", "-q", "-m", "1.2.27")
+    base = [*GITOPS_GEN, "-C", str(root), "diff"]
+    tail = ["--manifests", "--helm", helm, "--plain-http"]
+    return {
+        "one-line values change (HEAD~2 HEAD~1)": [*base, "HEAD~2", "HEAD~1", *tail],
+        "promotion of demo (--promotion demo)": [
+            *base,
+            "--promotion",
+            "demo",
+            "--remote",
+            "origin",
+            *tail,
+        ],
+        "chart bump 1.0.75 -> 1.2.27 (HEAD~1 HEAD)": [*base, "HEAD~1", "HEAD", *tail],
+    }
+
+
 def timed(argv: list[str], env: dict[str, str], repeat: int) -> list[float]:
     walls = []
     for _ in range(repeat):
@@ -116,7 +173,7 @@ def main() -> None:
         proc, registry = start_registry(work)
         try:
             env = {**os.environ, "GITOPS_GEN_CACHE": str(work / "cache"), "HOME": str(work)}
-            for chart in (SERVICERADAR, HELLO):
+            for chart in (SERVICERADAR, SERVICERADAR_NEXT, HELLO):
                 run([helm, "package", str(chart), "-d", str(work / "pkg")], env=env)
             for archive in sorted((work / "pkg").glob("*.tgz")):
                 run([helm, "push", str(archive), registry, "--plain-http"], env=env)
@@ -133,6 +190,11 @@ def main() -> None:
                 warm = statistics.median(timed(base, env, args.repeat))
                 serial = statistics.median(timed([*base, "--jobs", "1"], env, args.repeat))
                 print(f"{label:<40} {cold:>6.2f}s {warm:>6.2f}s {serial:>14.2f}s")
+            print(f"\ndiff --manifests on the example, warm cache, medians of {args.repeat}")
+            cases = diff_cases(repos["example (3 x 1, ServiceRadar 1.0.75)"], registry, helm, env)
+            for label, argv in cases.items():
+                timed(argv, env, 1)  # warm the cache for 1.2.27
+                print(f"{label:<48} {statistics.median(timed(argv, env, args.repeat)):>6.2f}s")
         finally:
             proc.kill()
             proc.wait()

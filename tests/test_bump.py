@@ -12,11 +12,10 @@ from click.testing import CliRunner, Result
 
 from generator.cli import main
 from generator.yamlspans import scalar_spans
-from tests.conftest import SHARED, snapshot_tree
+from tests.conftest import REPO, snapshot_tree
 
-CHART_YAML = (
-    SHARED / "reference/serviceradar/2025-12-12_ghcr-era_02b7741a/helm/serviceradar/Chart.yaml"
-)
+# ServiceRadar's real Chart.yaml (Apache-2.0), as it stood in December 2025.
+CHART_YAML = REPO / "tests/testdata/serviceradar/Chart.yaml"
 PROJECT = "environments/_project.yaml"
 
 

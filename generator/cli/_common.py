@@ -10,7 +10,10 @@ import click
 
 FORMAT_TEXT_JSON = click.Choice(["text", "json"])
 # Above this many groups, unchanged environments are counted instead of listed.
-LIST_UNCHANGED_UP_TO = 50
+LIST_UNCHANGED_UP_TO = 20
+# Above this many changed groups, render prints totals and a few names instead of a line each.
+SUMMARY_OVER = 20
+SUMMARY_NAMES = 5
 
 
 def root(ctx: click.Context) -> Path:
@@ -33,12 +36,27 @@ def changes_json(changes: Any) -> dict[str, Any]:
 
 
 def report_groups(changes: Any, names: list[str]) -> None:
-    """One line per environment (and bootstrap) on stderr."""
+    """What changed, on stderr: a line per environment (and bootstrap), or, when more than
+    SUMMARY_OVER of them changed, the totals and the first few names (``--format json`` lists all).
+    """
     counts = changes.by_group()
+    ordered = [*names, *sorted(set(counts) - set(names))]
+    changed = [name for name in ordered if name in counts]
     unchanged = [name for name in names if name not in counts]
-    listed = names if len(names) <= LIST_UNCHANGED_UP_TO else [n for n in names if n in counts]
-    width = max((len(n) for n in listed), default=0)
-    for name in listed:
+    if len(changed) > SUMMARY_OVER:
+        totals = [sum(counts[name][i] for name in changed) for i in range(3)]
+        first = ", ".join(changed[:SUMMARY_NAMES])
+        click.echo(
+            f"  {len(changed)} changed ({totals[0]} created, {totals[1]} updated, "
+            f"{totals[2]} removed): {first}, … (--format json lists them all)",
+            err=True,
+        )
+        if unchanged:
+            click.echo(f"  {len(unchanged)} unchanged", err=True)
+        return
+    listed = names if len(names) <= LIST_UNCHANGED_UP_TO else changed
+    width = max((len(n) for n in [*listed, *changed]), default=0)
+    for name in [*listed, *(n for n in changed if n not in listed)]:
         if name in counts:
             created, updated, removed = counts[name]
             click.echo(
@@ -47,8 +65,5 @@ def report_groups(changes: Any, names: list[str]) -> None:
             )
         else:
             click.echo(f"  {name:<{width}}  unchanged", err=True)
-    for name in sorted(set(counts) - set(names)):
-        created, updated, removed = counts[name]
-        click.echo(f"  {name}  {created} created, {updated} updated, {removed} removed", err=True)
     if len(names) > LIST_UNCHANGED_UP_TO and unchanged:
         click.echo(f"  ({len(unchanged)} unchanged)", err=True)

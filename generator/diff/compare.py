@@ -19,6 +19,7 @@ from generator.diff.facts import (
 )
 from generator.errors import UsageError
 from generator.git.revisions import Tree
+from generator.spec.naming import application_name
 
 # Files that describe a tree rather than deploy anything.
 IGNORED_FILES = frozenset({"README.md", "hydrator.metadata"})
@@ -354,7 +355,7 @@ def _name_normalizer(tree: Tree, env: str, apps: Iterable[str]) -> Normalize:
         names[branch] = "<branch>"
         names[branch + "-next"] = "<branch>-next"
     for app in apps:
-        names[f"{app}-{env}"] = f"{app}-<env>"
+        names[application_name(app, env)] = application_name(app, "<env>")
     return lambda value: names.get(value, value)
 
 

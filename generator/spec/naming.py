@@ -86,3 +86,12 @@ def pull_policy(tag: str, explicit: str | None = None) -> str:
     if explicit:
         return explicit
     return "IfNotPresent" if is_immutable_tag(tag) else "Always"
+
+
+DEFAULT_BRANCH_PREFIX = "environment/"
+"""What ``project.branchPrefix`` is when the spec does not say (not a tag prefix: see ``tags``)."""
+
+
+def application_name(app: str, env: str) -> str:
+    """The Argo CD Application of an app in an environment (unique across the spec)."""
+    return f"{app}-{env}"

@@ -461,17 +461,38 @@ def test_promotion_from_a_remote(promoted: Path, tmp_path: Path) -> None:
     git(promoted, "push", "-q", str(bare), "main", "environment/prod", "environment/prod-next")
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(bare), str(clone))
-    result = run(clone, "--promotion", "prod")
-    assert result.exit_code == 2
-    assert "branch 'environment/prod' not found (refs/heads/environment/prod)" in result.stderr
+    # A clone has no local environment branches: like status, diff reads origin by default.
+    default = run(clone, "--promotion", "prod", "--format", "json")
     result = run(clone, "--promotion", "prod", "--remote", "origin", "--format", "json")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == default.exit_code == 1, result.output
+    assert result.stdout == default.stdout
     data = json.loads(result.stdout)
     assert data["base"]["label"] == "origin/environment/prod"
     assert [(r["kind"], r["after"]) for r in data["summary"]] == [
         ("chart-version", "1.0.76"),
         ("image-tag", "v1.0.76"),
     ]
+    by_url = run(clone, "--promotion", "prod", "--remote", str(bare), "--format", "json")
+    assert json.loads(by_url.stdout)["base"]["label"] == f"environment/prod ({bare})"
+    assert json.loads(by_url.stdout)["summary"] == data["summary"]
+    # Without a remote, the local branches are read, and they are not there.
+    git(clone, "remote", "remove", "origin")
+    result = run(clone, "--promotion", "prod")
+    assert result.exit_code == 2
+    assert "branch 'environment/prod' not found (refs/heads/environment/prod)" in result.stderr
+
+
+def test_promotion_from_a_remote_that_lacks_the_branch(promoted: Path, tmp_path: Path) -> None:
+    """The message names the remote without the password a URL may carry."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(promoted, "push", "-q", str(bare), "main")
+    result = run(promoted, "--promotion", "prod", "--remote", f"file://user:secret@localhost{bare}")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"error: branch 'environment/prod' not found on file://localhost{bare}; "
+        "publish the environment first (gitops-gen publish --push)\n"
+    )
 
 
 def test_promotion_without_changes(promoted: Path) -> None:

@@ -96,7 +96,7 @@ def test_diff_promotion_defaults_to_origin(dry_repo: Path, note_only: tuple[str,
     diff = diff_view(dry_repo, "staging")
     assert diff["proposed"][1] == second
     assert diff == diff_view(dry_repo, "staging", "--remote", "origin")
-    code, out, _ = run(dry_repo, "diff", "--promotion", "staging", "--format", "json")
+    _, out, _ = run(dry_repo, "diff", "--promotion", "staging", "--format", "json")
     assert json.loads(out)["base"]["label"] == "origin/environment/staging"
 
 

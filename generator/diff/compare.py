@@ -22,7 +22,8 @@ from generator.git.revisions import Tree
 from generator.spec.naming import application_name
 
 # Files that describe a tree rather than deploy anything.
-IGNORED_FILES = frozenset({"README.md", "hydrator.metadata"})
+README = "README.md"
+IGNORED_FILES = frozenset({README, "hydrator.metadata"})
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
 BOOTSTRAP = "bootstrap"
 _DOCUMENT_START = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
@@ -51,6 +52,8 @@ class Section:
     """added, removed, changed or unchanged."""
     summary: tuple[SummaryItem, ...]
     objects: tuple[ObjectDiff, ...]
+    readme: bool = False
+    """The environment's README.md changed: no object shows it, since nothing deploys it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,11 +251,15 @@ def _side(tree: Tree) -> Side:
 
 
 def _section(
-    name: str, summary: list[SummaryItem], objects: list[ObjectDiff], status: str | None = None
+    name: str,
+    summary: list[SummaryItem],
+    objects: list[ObjectDiff],
+    status: str | None = None,
+    readme: bool = False,
 ) -> Section:
     if status is None:
-        status = "changed" if summary or objects else "unchanged"
-    return Section(name, status, tuple(summary), tuple(objects))
+        status = "changed" if summary or objects or readme else "unchanged"
+    return Section(name, status, tuple(summary), tuple(objects), readme)
 
 
 def compare_trees(
@@ -293,7 +300,8 @@ def compare_trees(
             )
             continue
         summary = compare_facts(_facts(base, name, old), _facts(head, name, new))
-        sections.append(_section(name, summary, compare_files(old, new)))
+        readme = old.get(README) != new.get(README)
+        sections.append(_section(name, summary, compare_files(old, new), readme=readme))
     bootstrap = None
     if not only and (base_shared or head_shared):
         objects = compare_files(base_shared, head_shared)

@@ -143,9 +143,7 @@ def _in(rev: str | None, file: str) -> str:
 
 
 def _at(rev: str, problem: Problem) -> Problem:
-    return Problem(
-        _in(rev, problem.file), problem.line, problem.col, problem.path, problem.message
-    )
+    return Problem(_in(rev, problem.file), problem.line, problem.col, problem.path, problem.message)
 
 
 def resolve(root: Path, rev: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-GATE_KEY = re.compile(r"[a-z0-9-]{1,63}")
 OCI_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 DIGEST = re.compile(r"@sha256:[a-f0-9]{64}")
 SEMVER = re.compile(

@@ -93,26 +93,13 @@ def read_files(root: Path, rev: str, prefix: str) -> dict[str, bytes]:
     prefix = prefix.strip("/")
     strip = len(prefix) + 1 if prefix else 0
     pathspec = [prefix + "/"] if prefix else []
+    files: dict[str, bytes] = {}
     entries = [e for e in ls_tree(root, rev, *pathspec, recursive=True) if e.kind == "blob"]
-    blobs = cat_blobs(root, [e.sha for e in entries])
-    return dict(zip((e.path[strip:] for e in entries), blobs, strict=True))
-
-
-def cat_blobs(root: Path, shas: Sequence[str]) -> list[bytes]:
-    """The contents of many blobs with one ``git cat-file --batch``."""
-    if not shas:
-        return []
-    batch = "".join(s + "\n" for s in shas).encode()
-    out = run_git(root, "cat-file", "--batch", input=batch).stdout
-    blobs: list[bytes] = []
-    pos = 0
-    for _ in shas:
-        header_end = out.index(b"\n", pos)
-        size = int(out[pos:header_end].split()[2])
-        start = header_end + 1
-        blobs.append(out[start : start + size])
-        pos = start + size + 1
-    return blobs
+    for entry, blob in zip(entries, cat_objects(root, [e.sha for e in entries]), strict=True):
+        if blob is None:
+            raise GitError(f"{rev}:{entry.path} is missing from the repository")
+        files[entry.path[strip:]] = blob[1]
+    return files
 
 
 # --- publishing: object batches, ref transactions, remotes ---

@@ -18,12 +18,13 @@ from generator.diff.facts import (
     facts_from_spec,
 )
 from generator.errors import UsageError
+from generator.git.envbranches import METADATA_FILE
 from generator.git.revisions import Tree
 from generator.spec.naming import application_name
 
 # Files that describe a tree rather than deploy anything.
 README = "README.md"
-IGNORED_FILES = frozenset({README, "hydrator.metadata"})
+IGNORED_FILES = frozenset({README, METADATA_FILE})
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
 BOOTSTRAP = "bootstrap"
 _DOCUMENT_START = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)

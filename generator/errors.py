@@ -75,3 +75,16 @@ class PublishError(UsageError):
 
 class HelmError(GitopsGenError):
     """Helm failed on a chart (a template error, an unreachable registry, a missing version)."""
+
+
+class TagsError(UsageError):
+    """Every bad option of ``tags`` at once; each line names its option and stands on its own."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+    def __str__(self) -> str:
+        # The CLI prints "error: " before the message: repeat it on every line, so that each line
+        # reads on its own (in a CI log, or after grep).
+        return "\nerror: ".join(self.problems)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -574,12 +573,3 @@ def dump_inline(data: Any, indent: int, sort_keys: bool = False) -> str:
     out: list[str] = []
     _emit_child(data, indent - 2, out, sort_keys)
     return "".join(out)
-
-
-@dataclass(frozen=True, slots=True)
-class Loaded:
-    """A parsed file and its text, kept so that errors can be located later."""
-
-    file: str
-    text: str
-    data: Any

@@ -212,12 +212,14 @@ def test_added_and_removed_environment(repo: Path) -> None:
     )
     (repo / "environments/demo.yaml").unlink()
     diff = diff_repository(repo)
-    assert [(s.name, s.status) for s in diff.environments] == [
-        ("qa", "added"),
-        ("staging", "unchanged"),
-        ("prod", "unchanged"),
-        ("demo", "removed"),
+    # staging and prod deploy nothing new, but their READMEs name other gates before them.
+    assert [(s.name, s.status, s.readme) for s in diff.environments] == [
+        ("qa", "added", False),
+        ("staging", "changed", True),
+        ("prod", "changed", True),
+        ("demo", "removed", False),
     ]
+    assert diff.environments[1].objects == diff.environments[2].objects == ()
     assert ("environment-added", None, None, None, ("qa",)) in rows(diff)
     assert ("environment-removed", None, None, None, ("demo",)) in rows(diff)
     qa = diff.environments[0]
@@ -254,7 +256,8 @@ def test_added_and_removed_app(repo: Path) -> None:
         # The new Applications join the bootstrap kustomization.
         ("object-changed", "Kustomization", None, None, ("bootstrap",)),
     ]
-    assert diff.environments[2].status == "unchanged"
+    prod = diff.environments[2]  # deploys nothing new; its README says web is disabled there
+    assert (prod.status, prod.readme, prod.summary, prod.objects) == ("changed", True, (), ())
     staging = {o.id: o.status for o in diff.environments[0].objects}
     assert staging["web/Chart.yaml"] == "added"
     assert staging["Application argocd/web-staging"] == "added"
@@ -461,17 +464,38 @@ def test_promotion_from_a_remote(promoted: Path, tmp_path: Path) -> None:
     git(promoted, "push", "-q", str(bare), "main", "environment/prod", "environment/prod-next")
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(bare), str(clone))
-    result = run(clone, "--promotion", "prod")
-    assert result.exit_code == 2
-    assert "branch 'environment/prod' not found (refs/heads/environment/prod)" in result.stderr
+    # A clone has no local environment branches: like status, diff reads origin by default.
+    default = run(clone, "--promotion", "prod", "--format", "json")
     result = run(clone, "--promotion", "prod", "--remote", "origin", "--format", "json")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == default.exit_code == 1, result.output
+    assert result.stdout == default.stdout
     data = json.loads(result.stdout)
     assert data["base"]["label"] == "origin/environment/prod"
     assert [(r["kind"], r["after"]) for r in data["summary"]] == [
         ("chart-version", "1.0.76"),
         ("image-tag", "v1.0.76"),
     ]
+    by_url = run(clone, "--promotion", "prod", "--remote", str(bare), "--format", "json")
+    assert json.loads(by_url.stdout)["base"]["label"] == f"environment/prod ({bare})"
+    assert json.loads(by_url.stdout)["summary"] == data["summary"]
+    # Without a remote, the local branches are read, and they are not there.
+    git(clone, "remote", "remove", "origin")
+    result = run(clone, "--promotion", "prod")
+    assert result.exit_code == 2
+    assert "branch 'environment/prod' not found (refs/heads/environment/prod)" in result.stderr
+
+
+def test_promotion_from_a_remote_that_lacks_the_branch(promoted: Path, tmp_path: Path) -> None:
+    """The message names the remote without the password a URL may carry."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(promoted, "push", "-q", str(bare), "main")
+    result = run(promoted, "--promotion", "prod", "--remote", f"file://user:secret@localhost{bare}")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"error: branch 'environment/prod' not found on file://localhost{bare}; "
+        "publish the environment first (gitops-gen publish --push)\n"
+    )
 
 
 def test_promotion_without_changes(promoted: Path) -> None:
@@ -571,6 +595,45 @@ def test_text_of_the_example_bump(repo: Path, snapshot: Any) -> None:
     assert result.exit_code == 1
     assert "\x1b[" not in result.stdout  # no colour when not on a terminal
     assert without_commits(result.stdout) == snapshot
+
+
+def test_a_readme_change_is_said_in_one_line(repo: Path) -> None:
+    """README.md is not compared object by object, but a change to it is never silent."""
+    source = (REPO / "generator/render/templates/environment/README.md.j2").read_text()
+    override = repo / "templates/environment/README.md.j2"
+    override.parent.mkdir(parents=True)
+    override.write_text(source + "\nAsk #platform before changing this environment.\n")
+    commit_all(repo, "Say whom to ask")
+
+    result = run(repo, "HEAD~1", "HEAD")
+    assert result.exit_code == 1, result.output
+    assert "No environment changes." not in result.stdout
+    assert "3 of 3 environments change: staging, demo, prod." in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines.count("  README.md changed (documentation, not deployed)") == 3
+    assert "staging (changed: README.md only)" in lines
+
+    result = run(repo, "HEAD~1", "HEAD", "--format", "markdown")
+    assert result.exit_code == 1
+    assert result.stdout.count("_`README.md` changed (documentation, not deployed)._") == 3
+
+    result = run(repo, "HEAD~1", "HEAD", "--format", "json")
+    data = json.loads(result.stdout)
+    assert [
+        (e["name"], e["status"], e["readmeChanged"], e["objects"]) for e in data["environments"]
+    ] == [(name, "changed", True, []) for name in ("staging", "demo", "prod")]
+    assert data["changed"] is True
+
+    result = run(repo, "HEAD", "HEAD", "--format", "json")
+    assert result.exit_code == 0
+    assert not any(e["readmeChanged"] for e in json.loads(result.stdout)["environments"])
+
+
+def test_readme_in_a_promotion(promoted: Path) -> None:
+    diff = diff_repository(promoted, promotion="prod")
+    assert diff.environments[0].readme  # the README's table names the new version
+    result = run(promoted, "--promotion", "prod")
+    assert "  README.md changed (documentation, not deployed)" in result.stdout
 
 
 def test_templates_are_read_at_each_revision(repo: Path) -> None:

@@ -265,7 +265,7 @@ def test_json_shape(wide_diff: Any) -> None:
         "environments": [f"env{e:03d}" for e in range(300)],
     }
     env = data["environments"][0]
-    assert set(env) == {"name", "status", "summary", "objects"}
+    assert set(env) == {"name", "status", "readmeChanged", "summary", "objects"}
     values = next(o for o in env["objects"] if o["id"] == "app00/values.yaml")
     assert values == {
         "id": "app00/values.yaml",

@@ -32,7 +32,10 @@ from generator.cli._common import root
     help="Markdown size limit (default 65000); details are truncated to fit, the summary is kept.",
 )
 @click.option(
-    "--remote", metavar="R", help="With --promotion: read the branches from refs/remotes/R/."
+    "--remote",
+    metavar="NAME|URL",
+    help="With --promotion: fetch the branches and notes from this remote (default: origin; the "
+    "local branches when there is no origin).",
 )
 @click.option(
     "--manifests",

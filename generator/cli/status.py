@@ -11,7 +11,8 @@ from generator.cli._common import FORMAT_TEXT_JSON, emit_json, root
 @click.option(
     "--remote",
     metavar="NAME|URL",
-    help="Read the branches from this remote (fetched) instead of local ones.",
+    help="Fetch the branches and notes from this remote (default: origin; the local branches "
+    "when there is no origin).",
 )
 @click.option("--format", "fmt", type=FORMAT_TEXT_JSON, default="text", help="Output format.")
 @click.pass_context

@@ -13,7 +13,10 @@ from generator.cli._common import root
     "--dry-sha", required=True, metavar="SHA", help="The dry commit to wait for (full SHA)."
 )
 @click.option(
-    "--remote", metavar="NAME|URL", help="Fetch the branches from this remote on every poll."
+    "--remote",
+    metavar="NAME|URL",
+    help="Fetch the branches and notes from this remote on every poll (default: origin; the "
+    "local branches when there is no origin).",
 )
 @click.option(
     "--timeout", default="30m", show_default=True, help="Give up after this long (exit 1)."

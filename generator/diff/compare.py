@@ -18,10 +18,13 @@ from generator.diff.facts import (
     facts_from_spec,
 )
 from generator.errors import UsageError
+from generator.git.envbranches import METADATA_FILE
 from generator.git.revisions import Tree
+from generator.spec.naming import application_name
 
 # Files that describe a tree rather than deploy anything.
-IGNORED_FILES = frozenset({"README.md", "hydrator.metadata"})
+README = "README.md"
+IGNORED_FILES = frozenset({README, METADATA_FILE})
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
 BOOTSTRAP = "bootstrap"
 _DOCUMENT_START = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
@@ -50,6 +53,8 @@ class Section:
     """added, removed, changed or unchanged."""
     summary: tuple[SummaryItem, ...]
     objects: tuple[ObjectDiff, ...]
+    readme: bool = False
+    """The environment's README.md changed: no object shows it, since nothing deploys it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,11 +254,15 @@ def _side(tree: Tree) -> Side:
 
 
 def _section(
-    name: str, summary: list[SummaryItem], objects: list[ObjectDiff], status: str | None = None
+    name: str,
+    summary: list[SummaryItem],
+    objects: list[ObjectDiff],
+    status: str | None = None,
+    readme: bool = False,
 ) -> Section:
     if status is None:
-        status = "changed" if summary or objects else "unchanged"
-    return Section(name, status, tuple(summary), tuple(objects))
+        status = "changed" if summary or objects or readme else "unchanged"
+    return Section(name, status, tuple(summary), tuple(objects), readme)
 
 
 def compare_trees(
@@ -294,7 +303,8 @@ def compare_trees(
             )
             continue
         summary = compare_facts(_facts(base, name, old), _facts(head, name, new))
-        sections.append(_section(name, summary, compare_files(old, new)))
+        readme = old.get(README) != new.get(README)
+        sections.append(_section(name, summary, compare_files(old, new), readme=readme))
     bootstrap = None
     if not only and (base_shared or head_shared):
         objects = compare_files(base_shared, head_shared)
@@ -356,7 +366,7 @@ def _name_normalizer(tree: Tree, env: str, apps: Iterable[str]) -> Normalize:
         names[branch] = "<branch>"
         names[branch + "-next"] = "<branch>-next"
     for app in apps:
-        names[f"{app}-{env}"] = f"{app}-<env>"
+        names[application_name(app, env)] = application_name(app, "<env>")
     return lambda value: names.get(value, value)
 
 

@@ -130,9 +130,14 @@ def _headline(diff: Diff, code: Callable[[str], str] = str) -> str:
     return " ".join(parts)
 
 
+README_LINE = "README.md changed (documentation, not deployed)"
+
+
 def _counts(section: Section) -> str:
     paths = sum(len(o.changes) for o in section.objects)
     objects = len(section.objects)
+    if section.readme and not objects and section.status == "changed":
+        return f"{section.status}: README.md only"
     text = (
         f"{objects} object{'s' if objects != 1 else ''}, {paths} value{'s' if paths != 1 else ''}"
     )
@@ -180,6 +185,8 @@ def format_text(diff: Diff, color: bool = False) -> str:
             continue
         title = f"{section.name} ({_counts(section)})"
         lines += ["", style(title, bold=True)]
+        if section.readme:
+            lines.append(f"  {README_LINE}")
         for obj in section.objects:
             lines.append(f"  {obj.id} ({obj.status})" if obj.status != "changed" else f"  {obj.id}")
             if obj.note:
@@ -361,6 +368,8 @@ def _markdown_section(section: Section) -> str:
         f"<summary><b>{label}</b> — {_counts(section)}</summary>",
         "",
     ]
+    if section.readme:
+        lines += [f"_{md_code('README.md')}{README_LINE.removeprefix('README.md')}._", ""]
     for obj in section.objects:
         lines += [_markdown_object_title(obj), ""]
         if obj.note:
@@ -482,6 +491,7 @@ def _section_json(section: Section) -> dict[str, Any]:
     return {
         "name": section.name,
         "status": section.status,
+        "readmeChanged": section.readme,
         "summary": [
             {"kind": i.kind, "subject": i.subject, "before": i.before, "after": i.after}
             for i in section.summary

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from generator.errors import PublishError, UsageError
 from generator.git import plumbing as gitio
+from generator.git.revisions import repository_prefix, spec_at, spec_files_at, templates_at
 from generator.spec.model import Spec
 
 ENVIRONMENTS_DIR = "rendered/environments"
-_HEX_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _IDENTITY = re.compile(r" *([^<>]*?) *<([^<>\s]+@[^<>\s]+)> *")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -39,10 +39,6 @@ class Identity:
 
 
 DEFAULT_IDENTITY = Identity("gitops-gen", "gitops-gen@users.noreply.invalid")
-
-
-def is_full_sha(text: str) -> bool:
-    return bool(_HEX_SHA.fullmatch(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +93,12 @@ class DryCommit:
 
 def environment_trees(root: Path, head: str) -> dict[str, str]:
     """{environment name: tree sha of rendered/environments/<env>/ at ``head``}."""
-    out = gitio.run_git(root, "ls-tree", "-z", head, ENVIRONMENTS_DIR + "/").stdout
-    trees: dict[str, str] = {}
-    for record in out.split(b"\0"):
-        if record:
-            meta, _, path = record.partition(b"\t")
-            _mode, kind, sha = meta.decode().split()
-            if kind == "tree":
-                trees[path.decode().rsplit("/", 1)[1]] = sha
-    return trees
+    folder = repository_prefix(root) + ENVIRONMENTS_DIR
+    return {
+        e.path.rpartition("/")[2]: e.sha
+        for e in gitio.ls_tree(root, head, folder + "/")
+        if e.kind == "tree"
+    }
 
 
 def check_clean(root: Path, head: str) -> None:
@@ -133,17 +126,14 @@ def check_clean(root: Path, head: str) -> None:
 
 def head_spec(root: Path, head: str) -> Spec:
     """The spec at ``head``, parsed from git objects (never from the working tree)."""
-    from generator.git.revisions import repository_prefix
-    from generator.spec.model import parse_spec
-
-    prefix = repository_prefix(root)
-    files = _text_files(root, head, prefix + "environments", top_level_yaml=True)
+    files = spec_files_at(root, head, None)
     if not files:
+        prefix = repository_prefix(root)
         raise PublishError(
             f"HEAD ({head[:7]}) has no {prefix}environments/; run gitops-gen in the folder that "
             "holds environments/ (or pass -C DIR)"
         )
-    return parse_spec({f"environments/{rel}": text for rel, text in files.items()})
+    return spec_at(files, None)
 
 
 def check_fresh(root: Path, head: str, spec: Spec) -> None:
@@ -153,17 +143,15 @@ def check_fresh(root: Path, head: str, spec: Spec) -> None:
     status (skip-worktree, assume-unchanged) or an ignored file on disk changes nothing.
     """
     from generator.errors import RenderError
-    from generator.git.revisions import TEMPLATE_DIR, repository_prefix
     from generator.render import output
     from generator.render.plan import render
 
-    prefix = repository_prefix(root)
-    templates = _text_files(root, head, prefix + TEMPLATE_DIR, top_level_yaml=False)
+    templates = templates_at(root, head, None)
     try:
         planned = render(spec, templates)
     except RenderError as e:
         raise RenderError(f"at HEAD ({head[:7]}): {e}") from None
-    current = gitio.read_files(root, head, prefix + output.RENDERED)
+    current = gitio.read_files(root, head, repository_prefix(root) + output.RENDERED)
     changes = output.compare(planned, current)
     if changes:
         paths = sorted([*changes.created, *changes.updated, *changes.removed])
@@ -172,15 +160,3 @@ def check_fresh(root: Path, head: str, spec: Spec) -> None:
             f"{'s' if len(paths) != 1 else ''} differ (first: rendered/{paths[0]}); "
             "run `gitops-gen render`, commit the result, then publish"
         )
-
-
-def _text_files(root: Path, head: str, prefix: str, top_level_yaml: bool) -> dict[str, str]:
-    files: dict[str, str] = {}
-    for rel, data in gitio.read_files(root, head, prefix).items():
-        if top_level_yaml and ("/" in rel or not rel.endswith(".yaml")):
-            continue
-        try:
-            files[rel] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise PublishError(f"{prefix}/{rel} at HEAD is not UTF-8 text") from None
-    return files

@@ -1,4 +1,8 @@
-"""Reading the environment branches and their dry commits (notes first, then the file)."""
+"""Reading the environment branches and their dry commits (notes first, then the file).
+
+``status``, ``wait``, ``diff --promotion`` and ``publish`` all read through here, so they never
+tell a user two different things about the same branch.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from generator.errors import UsageError
 from generator.git import plumbing as gitio
-from generator.git.drycommit import is_full_sha
 
 NOTES_REF = "refs/notes/hydrator.metadata"
+"""Where publish notes each hydrated commit with ``{"drySha": ...}``, as Argo CD's hydrator does."""
 METADATA_FILE = "hydrator.metadata"
+"""The file at the root of every hydrated commit that names its dry commit."""
+DEFAULT_REMOTE = "origin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +36,49 @@ class Snapshot:
     remote: str | None
 
 
+def check_remote(remote: str) -> str:
+    """A remote name or URL that git cannot take for an option."""
+    if not remote or remote.startswith("-"):
+        raise UsageError(f"--remote {remote!r}: expected a remote name or URL")
+    return remote
+
+
 def default_remote(root: Path, remote: str | None) -> str:
+    """The remote to push to: the one given, else origin, which must then exist."""
     if remote:
-        return remote
-    if "origin" in gitio.remote_names(root):
-        return "origin"
+        return check_remote(remote)
+    if DEFAULT_REMOTE in gitio.remote_names(root):
+        return DEFAULT_REMOTE
     raise UsageError("there is no remote named origin; pass --remote NAME|URL")
+
+
+def source_remote(root: Path, remote: str | None) -> str | None:
+    """The remote to read branches from: the one given, else origin if configured, else None
+    (the local branches). A CI checkout has no local environment branches, only origin."""
+    if remote:
+        return check_remote(remote)
+    return DEFAULT_REMOTE if DEFAULT_REMOTE in gitio.remote_names(root) else None
+
+
+def shown_remote(remote: str) -> str:
+    """A remote as a user may see it (in a log or a pull-request comment): a name as it is, a URL
+    without its user name and password, which may hold a token."""
+    parts = urlsplit(remote)
+    if parts.scheme and "@" in parts.netloc:
+        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    return urlunsplit(parts)
+
+
+@contextmanager
+def snapshot(
+    root: Path, remote: str | None, prefix: str, branches: Sequence[str]
+) -> Iterator[Snapshot]:
+    """The branches and notes of ``remote``, fetched now, or the local ones when it is None."""
+    if remote is None:
+        yield local_snapshot(root, branches)
+    else:
+        with remote_snapshot(root, remote, prefix, branches) as snap:
+            yield snap
 
 
 def local_snapshot(root: Path, branches: Sequence[str]) -> Snapshot:
@@ -80,24 +124,23 @@ def _parse_dry_sha(data: bytes | None) -> str | None:
         value = json.loads(data).get("drySha")
     except (ValueError, AttributeError):
         return None
-    return value if isinstance(value, str) and is_full_sha(value) else None
+    return value if isinstance(value, str) and gitio.is_full_sha(value) else None
 
 
 def notes_map(root: Path, notes: str | None) -> dict[str, str]:
     """{annotated object sha: note blob sha} for the notes commit (whatever its fan-out)."""
     if not notes:
         return {}
-    listing = gitio.run_git(root, "ls-tree", "-r", "-z", notes).stdout
-    found: dict[str, str] = {}
-    for record in listing.split(b"\0"):
-        if record:
-            meta, _, path = record.partition(b"\t")
-            found[path.decode().replace("/", "")] = meta.split()[2].decode()
-    return found
+    return {e.path.replace("/", ""): e.sha for e in gitio.ls_tree(root, notes, recursive=True)}
 
 
 def dry_shas(root: Path, commits: Sequence[str], notes: str | None) -> dict[str, str | None]:
-    """The dry commit each hydrated commit carries: its note first, then its hydrator.metadata."""
+    """The dry commit each hydrated commit carries: its note first, then its hydrator.metadata.
+
+    As in the GitOps Promoter, the note wins: publish notes a commit whose tree it did not change.
+    This is the only reader of dry commits; ``notes`` comes from the same ``snapshot`` as the
+    commits, so local and remote reads never mix.
+    """
     unique = list(dict.fromkeys(commits))
     annotated = notes_map(root, notes)
     names = [annotated.get(c, c + ":" + METADATA_FILE) for c in unique]

@@ -6,10 +6,12 @@ import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import GitError, UsageError
 
+_FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # Variables that would redirect git away from the repository we name, or change its output.
 _LEAKY = ("GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE")
 
@@ -51,10 +53,39 @@ def git_text(root: Path, *args: str) -> str:
     return run_git(root, *args).stdout.decode("utf-8").strip()
 
 
+def is_full_sha(text: str) -> bool:
+    """A full object name, SHA-1 or SHA-256, in lower case."""
+    return bool(_FULL_SHA.fullmatch(text))
+
+
 def rev_parse(root: Path, rev: str) -> str | None:
     """The full object name of ``rev``, or None when it does not exist."""
     result = run_git(root, "rev-parse", "--verify", "--quiet", rev + "^{commit}", check=False)
     return result.stdout.decode().strip() or None if result.returncode == 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One line of ``git ls-tree``."""
+
+    mode: str
+    kind: str
+    """blob, tree or commit (a submodule)."""
+    sha: str
+    path: str
+    """From the top of the repository (``--full-tree``), with forward slashes."""
+
+
+def ls_tree(root: Path, treeish: str, *paths: str, recursive: bool = False) -> list[TreeEntry]:
+    """The entries of ``treeish`` (only under ``paths`` when given): the one ls-tree parser."""
+    args = ["ls-tree", "-z", "--full-tree", *(["-r"] if recursive else []), treeish, "--", *paths]
+    entries: list[TreeEntry] = []
+    for record in run_git(root, *args).stdout.split(b"\0"):
+        if record:
+            meta, _, path = record.partition(b"\t")
+            mode, kind, sha = meta.decode().split()
+            entries.append(TreeEntry(mode, kind, sha, path.decode("utf-8", "replace")))
+    return entries
 
 
 def read_files(root: Path, rev: str, prefix: str) -> dict[str, bytes]:
@@ -62,34 +93,13 @@ def read_files(root: Path, rev: str, prefix: str) -> dict[str, bytes]:
     prefix = prefix.strip("/")
     strip = len(prefix) + 1 if prefix else 0
     pathspec = [prefix + "/"] if prefix else []
-    listing = run_git(root, "ls-tree", "-r", "-z", "--full-tree", rev, "--", *pathspec).stdout
-    entries: list[tuple[str, str]] = []
-    for record in listing.split(b"\0"):
-        if not record:
-            continue
-        meta, _, path = record.partition(b"\t")
-        _mode, kind, sha = meta.decode().split()
-        if kind == "blob":
-            entries.append((path.decode("utf-8"), sha))
-    blobs = cat_blobs(root, [sha for _, sha in entries])
-    return dict(zip((path[strip:] for path, _ in entries), blobs, strict=True))
-
-
-def cat_blobs(root: Path, shas: Sequence[str]) -> list[bytes]:
-    """The contents of many blobs with one ``git cat-file --batch``."""
-    if not shas:
-        return []
-    batch = "".join(s + "\n" for s in shas).encode()
-    out = run_git(root, "cat-file", "--batch", input=batch).stdout
-    blobs: list[bytes] = []
-    pos = 0
-    for _ in shas:
-        header_end = out.index(b"\n", pos)
-        size = int(out[pos:header_end].split()[2])
-        start = header_end + 1
-        blobs.append(out[start : start + size])
-        pos = start + size + 1
-    return blobs
+    files: dict[str, bytes] = {}
+    entries = [e for e in ls_tree(root, rev, *pathspec, recursive=True) if e.kind == "blob"]
+    for entry, blob in zip(entries, cat_objects(root, [e.sha for e in entries]), strict=True):
+        if blob is None:
+            raise GitError(f"{rev}:{entry.path} is missing from the repository")
+        files[entry.path[strip:]] = blob[1]
+    return files
 
 
 # --- publishing: object batches, ref transactions, remotes ---
@@ -103,10 +113,6 @@ def require_repository(root: Path) -> None:
 
 def is_bare(root: Path) -> bool:
     return git_text(root, "rev-parse", "--is-bare-repository") == "true"
-
-
-def git_dir(root: Path) -> Path:
-    return Path(git_text(root, "rev-parse", "--absolute-git-dir"))
 
 
 def cat_objects(root: Path, names: Sequence[str]) -> list[tuple[str, bytes] | None]:
@@ -222,7 +228,9 @@ def remote_names(root: Path) -> list[str]:
 
 
 def fetch(root: Path, remote: str, refspecs: Sequence[str], check: bool = True) -> bool:
-    """``git fetch`` without tags or FETCH_HEAD; a failure names the remote."""
+    """``git fetch`` of exactly ``refspecs``: no tags, no FETCH_HEAD, and no remote-tracking ref
+    moved. (Given a configured remote, git also updates the tracking refs that its fetch refspecs
+    map the fetched refs to; an empty ``--refmap`` turns that off.) A failure names the remote."""
     result = run_git(
         root,
         "fetch",
@@ -230,6 +238,7 @@ def fetch(root: Path, remote: str, refspecs: Sequence[str], check: bool = True) 
         "--no-tags",
         "--no-write-fetch-head",
         "--no-recurse-submodules",
+        "--refmap=",
         remote,
         *refspecs,
         check=False,

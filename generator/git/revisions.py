@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import GitError, Problem, RenderError, SpecError, UsageError
+from generator.git import envbranches
 from generator.git import plumbing as gitio
 from generator.spec import naming
 from generator.spec.model import PROJECT_FILE, SPEC_DIR, Spec
 
 WORKING_TREE = "working tree"
-DEFAULT_PREFIX = "environment/"
-TEMPLATE_DIR = "templates"
-METADATA_FILE = "hydrator.metadata"
-NOTES_REF = "refs/notes/hydrator.metadata"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,27 +64,18 @@ def at_revision(root: Path, rev: str, label: str | None = None, reuse: Tree | No
     When ``reuse`` was rendered from the same spec files and templates, its files are reused.
     """
     from generator.render.plan import render
-    from generator.spec.model import parse_spec
 
     sha = resolve(root, rev)
     label = label or rev
-    prefix = repository_prefix(root)
-    spec_files = {
-        f"{SPEC_DIR}/{name}": _decode(root, rev, f"{prefix}{SPEC_DIR}/{name}", data)
-        for name, data in gitio.read_files(root, sha, prefix + SPEC_DIR).items()
-        if "/" not in name and name.endswith(".yaml")
-    }
+    spec_files = spec_files_at(root, sha, rev)
     if not spec_files:
         return Tree(label, sha, {}, None)
-    templates = {
-        name: _decode(root, rev, f"{prefix}{TEMPLATE_DIR}/{name}", data)
-        for name, data in gitio.read_files(root, sha, prefix + TEMPLATE_DIR).items()
-    }
+    templates = templates_at(root, sha, rev)
     sources = digest(spec_files, templates)
     if reuse is not None and reuse.sources == sources:
         return Tree(label, sha, reuse.files, reuse.spec, sources=sources)
+    spec = spec_at(spec_files, rev)
     try:
-        spec = parse_spec(spec_files)
         files = render(spec, templates)
     except SpecError as e:
         raise SpecError(_at(rev, p) for p in e.problems) from None
@@ -97,19 +84,66 @@ def at_revision(root: Path, rev: str, label: str | None = None, reuse: Tree | No
     return Tree(label, sha, files, spec, sources=sources)
 
 
-def _at(rev: str, problem: Problem) -> Problem:
-    return Problem(
-        f"{rev}:{problem.file}", problem.line, problem.col, problem.path, problem.message
-    )
+# --- the spec and templates at a revision: read from git objects, never the working tree ---
 
 
-def _decode(root: Path, rev: str, path: str, data: bytes) -> str:
+def spec_files_at(root: Path, sha: str, rev: str | None) -> dict[str, str]:
+    """The spec files (``environments/*.yaml``) of commit ``sha``, as {environments/NAME: text}.
+
+    ``rev`` is how the user named the commit; a problem's file says ``rev:environments/...``
+    (None: files are named as in the working tree, which matches HEAD for publish).
+    """
+    return {
+        f"{SPEC_DIR}/{name}": text
+        for name, text in _text_files(
+            root, sha, rev, SPEC_DIR, lambda n: "/" not in n and n.endswith(".yaml")
+        ).items()
+    }
+
+
+def templates_at(root: Path, sha: str, rev: str | None) -> dict[str, str]:
+    """The repository's template overrides (``templates/``) of commit ``sha``."""
+    from generator.render.templating import TEMPLATE_DIR
+
+    return _text_files(root, sha, rev, TEMPLATE_DIR, lambda n: True)
+
+
+def spec_at(spec_files: Mapping[str, str], rev: str | None) -> Spec:
+    """The spec that ``spec_files_at`` read; its problems name the revision."""
+    from generator.spec.model import parse_spec
+
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise SpecError(
-            [Problem(f"{rev}:{path}", 0, 0, "", f"is not UTF-8 text (byte {e.start})")]
-        ) from None
+        return parse_spec(spec_files)
+    except SpecError as e:
+        if rev is None:
+            raise
+        raise SpecError(_at(rev, p) for p in e.problems) from None
+
+
+def _text_files(
+    root: Path, sha: str, rev: str | None, folder: str, wanted: Callable[[str], bool]
+) -> dict[str, str]:
+    prefix = repository_prefix(root)
+    files: dict[str, str] = {}
+    for name, data in gitio.read_files(root, sha, prefix + folder).items():
+        if not wanted(name):
+            continue
+        try:
+            files[name] = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            where = f"{prefix}{folder}/{name}"
+            raise SpecError(
+                [Problem(_in(rev, where), 0, 0, "", f"is not UTF-8 text (byte {e.start})")]
+            ) from None
+    return files
+
+
+def _in(rev: str | None, file: str) -> str:
+    return f"{rev}:{file}" if rev is not None else file
+
+
+def _at(rev: str, problem: Problem) -> Problem:
+    return Problem(_in(rev, problem.file), problem.line, problem.col, problem.path, problem.message)
 
 
 def resolve(root: Path, rev: str) -> str:
@@ -172,92 +206,61 @@ def default_base(root: Path) -> tuple[str, str]:
 
 def branch_prefix(root: Path) -> str:
     """The branch prefix: from the spec on disk, else on the default branch, else the default."""
-    from generator.spec.model import load_spec, parse_spec
+    from generator.spec.model import load_spec
 
     if (root / SPEC_DIR / PROJECT_FILE).is_file():
         return load_spec(root).project.branch_prefix
     try:
         rev = default_branch(root)
-        sha = resolve(root, rev)
-        prefix = repository_prefix(root)
-        raw = gitio.read_files(root, sha, prefix + SPEC_DIR)
+        files = spec_files_at(root, resolve(root, rev), rev)
     except (UsageError, GitError):
-        return DEFAULT_PREFIX
-    files = {
-        f"{SPEC_DIR}/{name}": _decode(root, rev, f"{SPEC_DIR}/{name}", data)
-        for name, data in raw.items()
-        if "/" not in name and name.endswith(".yaml")
-    }
+        return naming.DEFAULT_BRANCH_PREFIX
     if f"{SPEC_DIR}/{PROJECT_FILE}" not in files:
-        return DEFAULT_PREFIX
-    try:
-        return parse_spec(files).project.branch_prefix
-    except SpecError as e:
-        raise SpecError(_at(rev, p) for p in e.problems) from None
+        return naming.DEFAULT_BRANCH_PREFIX
+    return spec_at(files, rev).project.branch_prefix
 
 
 def environment_branches(root: Path, env: str, remote: str | None = None) -> tuple[Tree, Tree]:
-    """The environment's active and -next branches: exactly what its promotion PR merges."""
+    """The environment's active and -next branches: exactly what its promotion PR merges.
+
+    They are read as ``status`` reads them: fetched from ``remote`` (default: origin, when it
+    exists) with the notes, or the local branches and notes when there is no remote.
+    """
     if problem := naming.dns_label_problem(env):
         raise UsageError(f"--promotion: environment name {problem}")
-    if remote is not None and (not remote or remote.startswith("-") or "/" in remote):
-        raise UsageError(f"--remote: {remote!r} is not a remote name")
-    active = branch_prefix(root) + env
-    return _branch_tree(root, env, active, remote), _branch_tree(
-        root, env, active + "-next", remote
-    )
-
-
-def _branch_tree(root: Path, env: str, branch: str, remote: str | None) -> Tree:
     _require_repository(root)
-    ref = f"refs/remotes/{remote}/{branch}" if remote else f"refs/heads/{branch}"
-    sha = gitio.rev_parse(root, ref)
-    if sha is None:
-        hint = (
-            "fetch it from the remote"
-            if remote
-            else "publish the environment first, or pass --remote"
+    remote = envbranches.source_remote(root, remote)
+    prefix = branch_prefix(root)
+    active, proposed = prefix + env, prefix + env + "-next"
+    if remote is None:
+        labels = (active, proposed)
+    elif remote in gitio.remote_names(root):
+        labels = (f"{remote}/{active}", f"{remote}/{proposed}")
+    else:  # a URL
+        shown = envbranches.shown_remote(remote)
+        labels = (f"{active} ({shown})", f"{proposed} ({shown})")
+    with envbranches.snapshot(root, remote, prefix, [active, proposed]) as snap:
+        for branch in (active, proposed):
+            if branch not in snap.heads:
+                raise UsageError(
+                    f"branch {branch!r} not found on {envbranches.shown_remote(remote)}; publish "
+                    "the environment first (gitops-gen publish --push)"
+                    if remote
+                    else f"branch {branch!r} not found (refs/heads/{branch}); publish the "
+                    "environment first, or pass --remote"
+                )
+        commits = (snap.heads[active], snap.heads[proposed])
+        dry = envbranches.dry_shas(root, commits, snap.notes)
+        base, head = (
+            Tree(label, commit, _branch_files(root, env, commit), None, dry[commit])
+            for label, commit in zip(labels, commits, strict=True)
         )
-        raise UsageError(f"branch {branch!r} not found ({ref}); {hint}")
-    files = _commit_files(root, sha)
-    return Tree(
-        label=f"{remote}/{branch}" if remote else branch,
-        commit=sha,
-        files={f"environments/{env}/{path}": text for path, text in files.items()},
-        spec=None,
-        dry_sha=_dry_sha(root, sha, files.get(METADATA_FILE)),
-    )
+    return base, head
 
 
-def _commit_files(root: Path, sha: str) -> dict[str, str]:
-    """Every blob of a commit's tree, as text (one ls-tree and one cat-file batch)."""
-    listing = gitio.run_git(root, "ls-tree", "-r", "-z", "--full-tree", sha).stdout
-    entries: list[tuple[str, str]] = []
-    for record in listing.split(b"\0"):
-        meta, _, path = record.partition(b"\t")
-        parts = meta.decode().split()
-        if len(parts) == 3 and parts[1] == "blob":
-            entries.append((path.decode("utf-8", "replace"), parts[2]))
-    blobs = gitio.cat_blobs(root, [sha for _, sha in entries])
+def _branch_files(root: Path, env: str, commit: str) -> dict[str, str]:
+    """A hydrated commit's files in the rendered/ layout (under environments/<env>/)."""
     return {
-        path: blob.decode("utf-8", "replace")
-        for (path, _), blob in zip(entries, blobs, strict=True)
+        f"environments/{env}/{path}": data.decode("utf-8", "replace")
+        for path, data in gitio.read_files(root, commit, "").items()
     }
-
-
-def _dry_sha(root: Path, commit: str, metadata: str | None) -> str | None:
-    """The dry commit a hydrated commit came from; as in the Promoter, the git note wins."""
-    note = gitio.run_git(root, "notes", f"--ref={NOTES_REF}", "show", commit, check=False)
-    for text in (
-        note.stdout.decode("utf-8", "replace") if note.returncode == 0 else None,
-        metadata,
-    ):
-        if not text:
-            continue
-        try:
-            value = json.loads(text).get("drySha")
-        except (ValueError, AttributeError):
-            continue
-        if isinstance(value, str) and value:
-            return value
-    return None

@@ -37,14 +37,6 @@ def load_current_spec(root: Path) -> Spec:
     return drycommit.head_spec(root, head)
 
 
-def source_remote(root: Path, remote: str | None) -> str | None:
-    """The remote to read branches from: the one given, else origin if configured, else None
-    (the local branches). A CI checkout has no local environment branches, only origin."""
-    if remote:
-        return remote
-    return "origin" if "origin" in gitio.remote_names(root) else None
-
-
 def _environment(spec: Spec, name: str) -> Environment:
     try:
         return spec.environment(name)
@@ -58,11 +50,8 @@ def _snapshot(
     root: Path, spec: Spec, envs: Sequence[Environment], remote: str | None
 ) -> Iterator[envbranches.Snapshot]:
     names = [b for e in envs for b in (e.branch, e.next_branch)]
-    if remote:
-        with envbranches.remote_snapshot(root, remote, spec.project.branch_prefix, names) as snap:
-            yield snap
-    else:
-        yield envbranches.local_snapshot(root, names)
+    with envbranches.snapshot(root, remote, spec.project.branch_prefix, names) as snap:
+        yield snap
 
 
 # --- status ---
@@ -124,7 +113,7 @@ class EnvironmentStatus:
 def read_status(root: Path, remote: str | None = None) -> list[EnvironmentStatus]:
     """Every environment in promotion order, read from its branches (local, or from ``remote``)."""
     spec = load_current_spec(root)
-    remote = source_remote(root, remote)
+    remote = envbranches.source_remote(root, remote)
     with _snapshot(root, spec, spec.environments, remote) as snap:
         tips = [
             t
@@ -236,7 +225,7 @@ def parse_duration(text: str, option: str) -> float:
 
 def check_sha(text: str, option: str) -> str:
     sha = text.strip().lower()
-    if not drycommit.is_full_sha(sha):
+    if not gitio.is_full_sha(sha):
         raise UsageError(f"{option} {text!r}: expected a full commit SHA (40 or 64 hex digits)")
     return sha
 
@@ -254,7 +243,7 @@ def check_arrival(root: Path, env_name: str, dry_sha: str, remote: str | None = 
     """Does the active branch of ``env_name`` carry ``dry_sha`` or a dry commit newer than it?"""
     spec = load_current_spec(root)
     env = _environment(spec, env_name)
-    remote = source_remote(root, remote)
+    remote = envbranches.source_remote(root, remote)
     with _snapshot(root, spec, [env], remote) as snap:
         head = snap.heads.get(env.branch)
         if head is None:
@@ -344,7 +333,7 @@ def commit_status(
             raise UsageError(f"--url {url!r}: expected an http(s) URL")
     spec = load_current_spec(root)
     env = _environment(spec, env_name)
-    remote = source_remote(root, remote) if sha is None else remote
+    remote = envbranches.source_remote(root, remote) if sha is None else remote
     if sha is not None:
         sha = check_sha(sha, "--sha")
     elif remote:

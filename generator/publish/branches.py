@@ -7,8 +7,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,7 @@ from generator.git.envbranches import (
     Snapshot,
     default_remote,
     dry_shas,
-    local_snapshot,
-    remote_snapshot,
+    snapshot,
 )
 from generator.spec.model import Environment, Spec
 
@@ -43,7 +41,6 @@ __all__ = [
     "PublishResult",
     "describe",
     "publish",
-    "select_environments",
 ]
 
 MAX_ATTEMPTS = 5
@@ -362,10 +359,7 @@ def publish(
     for attempt in range(1, MAX_ATTEMPTS + 1):
         if target:
             say(f"fetching {target}")
-            snapshot_cm = remote_snapshot(root, target, spec.project.branch_prefix, branches)
-        else:
-            snapshot_cm = _local(root, branches)
-        with snapshot_cm as snap:
+        with snapshot(root, target, spec.project.branch_prefix, branches) as snap:
             steps = _plan(root, dry, envs, trees, snap, digest_size)
             if not fresh and (dry_run or any(s.action in WRITES or s.created for s in steps)):
                 # Rendering is the slow part; when HEAD is already everywhere it is not needed.
@@ -419,15 +413,6 @@ def _check_not_behind_origin(root: Path, branches: Sequence[str]) -> None:
                 "--push to publish to origin, or create the local branches from origin first "
                 f"(git branch {branch} origin/{branch})"
             )
-
-
-@contextmanager
-def _local(root: Path, branches: Sequence[str]) -> Iterator[Snapshot]:
-    yield local_snapshot(root, branches)
-
-
-def select_environments(spec: Spec, only: Sequence[str]) -> list[Environment]:
-    return _select(spec, only)
 
 
 def _select(spec: Spec, only: Sequence[str]) -> list[Environment]:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from generator.errors import UsageError
+from generator.errors import TagsError
 from generator.spec import naming
 
 DEFAULT_PREFIX = "v"
@@ -38,19 +38,6 @@ class ReleaseTags:
 def strip_v(version: str) -> str:
     """``v1.0.70`` → ``1.0.70`` (CI often hands over the git tag); anything else is kept."""
     return version[1:] if version[:1] in ("v", "V") and version[1:2].isdigit() else version
-
-
-class TagsError(UsageError):
-    """Every bad option of ``tags`` at once; each line names its option and stands on its own."""
-
-    def __init__(self, problems: Iterable[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
-
-    def __str__(self) -> str:
-        # The CLI prints "error: " before the message: repeat it on every line, so that each line
-        # reads on its own (in a CI log, or after grep).
-        return "\nerror: ".join(self.problems)
 
 
 def release_tags(

@@ -11,8 +11,9 @@ import jinja2.exceptions
 
 from generator import yamlio
 from generator.errors import Problem, RenderError, SpecError
+from generator.spec import naming
 from generator.spec import validate as fastschema
-from generator.spec.model import AppRelease, Environment, Spec
+from generator.spec.model import Environment, Spec
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gitops-gen"}
 # Each template and the kind of object it must produce.
@@ -22,10 +23,6 @@ BOOTSTRAP = {
     "scm-provider.yaml": "ScmProvider",
     "argocd-commit-status.yaml": "ArgoCDCommitStatus",
 }
-
-
-def application_name(env: Environment, app: AppRelease) -> str:
-    return f"{app.name}-{env.name}"
 
 
 def render(
@@ -174,7 +171,7 @@ def _render_environments(
                 **env_context,
                 "app": app,
                 "labels": labels,
-                "application_name": application_name(env, app),
+                "application_name": naming.application_name(app.name, env.name),
             }
             plan[f"bootstrap/applications/{env.name}/{app.name}.yaml"] = renderer.render(
                 application, context, "Application"

@@ -20,7 +20,6 @@ SCHEMA_COPY = ".gitops-gen/spec.schema.json"
 MODELINE_PREFIX = "# yaml-language-server: $schema="
 # The repository that holds gitops-gen's .pre-commit-hooks.yaml, and the tag of this version.
 HOOKS_REPO = "https://github.com/carverauto/gitops-gen"
-ENVIRONMENTS = ("staging", "demo", "prod")
 DEFAULT_VERSION = "0.1.0"
 _CHART = re.compile(r"oci://(?P<repository>[^/\s]+(?:/[^/\s]+)*)/(?P<name>[^/\s]+)")
 _CHART_NAME = re.compile(r"[a-z0-9]([-a-z0-9_.]*[a-z0-9])?")

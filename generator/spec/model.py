@@ -221,7 +221,7 @@ class _Builder:
             source = self.sources[env.file]
             for app in env.apps:
                 where = f"app {app.name!r} in environment {env.name!r}"
-                name = f"{app.name}-{env.name}"
+                name = naming.application_name(app.name, env.name)
                 if name in names:
                     self.fail(
                         source,
@@ -250,7 +250,7 @@ class _Builder:
         for app in doc["apps"]:
             if problem := naming.dns_label_problem(app):
                 self.fail(src, ("apps", app), "app name " + problem)
-        prefix = settings.get("branchPrefix", "environment/")
+        prefix = settings.get("branchPrefix", naming.DEFAULT_BRANCH_PREFIX)
         self.prefix_ok = True
         if prefix and (problem := naming.branch_problem(prefix + "x")):
             self.prefix_ok = False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-GATE_KEY = re.compile(r"[a-z0-9-]{1,63}")
 OCI_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 DIGEST = re.compile(r"@sha256:[a-f0-9]{64}")
 SEMVER = re.compile(
@@ -86,3 +85,12 @@ def pull_policy(tag: str, explicit: str | None = None) -> str:
     if explicit:
         return explicit
     return "IfNotPresent" if is_immutable_tag(tag) else "Always"
+
+
+DEFAULT_BRANCH_PREFIX = "environment/"
+"""What ``project.branchPrefix`` is when the spec does not say (not a tag prefix: see ``tags``)."""
+
+
+def application_name(app: str, env: str) -> str:
+    """The Argo CD Application of an app in an environment (unique across the spec)."""
+    return f"{app}-{env}"

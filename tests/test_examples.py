@@ -192,8 +192,9 @@ def test_release_runs_the_seed_steps_in_order() -> None:
     text = "\n".join(release_steps())
     order = [
         "gitops-gen tags",
-        "helm package",
-        "helm push",
+        # publish-chart.sh: helm package and helm push, then the pages branch (tests/test_release_chart.py)
+        "publish-chart.sh oci helm/serviceradar",
+        "publish-chart.sh pages",
         "gitops-gen -C gitops bump",
         "git -C gitops commit",
         "gitops-gen -C gitops publish --push",
@@ -216,9 +217,10 @@ def test_release_runs_the_seed_steps_in_order() -> None:
     # Every job after tags also needs it: tags strips the leading v of the version once.
     assert needs("images") == {"tags"}
     assert needs("chart") == {"tags", "images"}
+    assert needs("pages") == {"tags", "chart"}  # after the registry push
     assert needs("bump") == {"tags", "chart"}
     assert needs("e2e") == {"tags", "bump"}
-    assert needs("release") >= {"tags", "bump", "e2e"}
+    assert needs("release") >= {"tags", "pages", "bump", "e2e"}
 
 
 _SECRET = re.compile(r"\$\{\{[^}]*\bsecrets\.")

@@ -265,6 +265,7 @@ def test_write_permissions_are_where_they_are_used() -> None:
         ("pull-request-comment.yml", "comment", "pull-requests"),  # the sticky comment
         ("release.yml", "images", "packages"),  # docker push to ghcr.io
         ("release.yml", "chart", "packages"),  # helm push to ghcr.io
+        ("release.yml", "pages", "contents"),  # push the chart to the gh-pages branch
         ("release.yml", "release", "contents"),  # gh release create
     }
 
@@ -273,6 +274,7 @@ def test_write_permissions_are_where_they_are_used() -> None:
 
 _REMOTE = re.compile(
     r"publish --push|\bwait\b|commit-status|ls-remote|git (?:-C \S+ )?(?:push|pull)"
+    r"|publish-chart\.sh pages .*--push"
 )
 HELPER_STEP = "Let git read the token from GIT_TOKEN"
 
@@ -519,8 +521,16 @@ def test_the_remote_pattern_finds_every_git_network_call() -> None:
         "git -C gitops ls-remote origin refs/heads/environment/staging",
         "git -C gitops push origin HEAD:refs/heads/main",
         "git pull --rebase origin main",
+        '.github/scripts/publish-chart.sh pages "dist/serviceradar-$VERSION.tgz" --push',
     ]
-    local = ["gitops-gen check", "gitops-gen -C gitops bump 1.0.0", "make e2e", "git add x"]
+    local = [
+        "gitops-gen check",
+        "gitops-gen -C gitops bump 1.0.0",
+        "make e2e",
+        "git add x",
+        '.github/scripts/publish-chart.sh pages "dist/serviceradar-$VERSION.tgz"',
+        ".github/scripts/publish-chart.sh oci helm/serviceradar 1.0.0",
+    ]
     assert [s for s in remote if not _REMOTE.search(s)] == []
     assert [s for s in local if _REMOTE.search(s)] == []
 

@@ -22,20 +22,15 @@ from typing import Any
 
 from generator import yamlio
 from generator.diff.data import MISSING, Change, compare_data
+from generator.diff.hazards import Hazard, find_hazards
 from generator.errors import HelmError, UsageError
 from generator.git.revisions import Tree
 from generator.helm.cache import ChartCache, ChartRef
 from generator.helm.manifests import MASK, Identity, Manifest, masked, parse, unstable_paths
+from generator.helm.render import Release, Renderer
 from generator.helm.runner import Helm
 
 SECRET_VALUE = "(secret value hidden)"
-# Removing these takes data with them, or they cannot be changed in place: a reviewer must see them.
-_REMOVAL_HAZARDS = {
-    "PersistentVolumeClaim": "removed: the volume behind the claim, and its data, may go with it",
-    "CustomResourceDefinition": "removed: every custom resource of that kind goes with it",
-    "Namespace": "removed: everything in the namespace goes with it",
-    "PersistentVolume": "removed, with the data on it",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,24 +51,6 @@ class ObjectChange:
     """For a changed object, every changed leaf (Secret values hidden). Empty for added/removed."""
     fields: int = 0
     """For an added or removed object, how many leaves it has."""
-
-
-@dataclass(frozen=True, slots=True)
-class Hazard:
-    env: str
-    app: str
-    identity: Identity
-    what: str
-    prune: bool
-
-    @property
-    def prune_note(self) -> str:
-        if self.prune:
-            return "the Application prunes: Argo CD deletes what is gone"
-        return "the Application does not prune: what is gone stays, out of sync"
-
-    def __str__(self) -> str:
-        return f"{self.env}/{self.app}: {self.identity}: {self.what} ({self.prune_note})"
 
 
 @dataclass(slots=True)
@@ -223,8 +200,6 @@ def _render(
     kube_version: str | None,
     api_versions: Sequence[str],
 ) -> tuple[list[Manifest], dict[Identity, set[Any]]]:
-    from generator.verify.run import Renderer, Target
-
     with tempfile.TemporaryDirectory(prefix="gitops-gen-diff-") as scratch:
         source = Path(scratch) / "source"
         for name, text in job.files.items():
@@ -232,19 +207,13 @@ def _render(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, "utf-8")
         deps = _dependencies(job.files)
-        target = Target(
-            root=Path(scratch),
-            env=job.env,
-            app=job.app,
-            chart_dir=source,
-            release=job.settings.release,
-            namespace=job.settings.namespace,
-            image_tag=None,
-            dependencies=deps,
-            value_files=job.settings.value_files,
-            skip_crds=job.settings.skip_crds,
+        settings = job.settings
+        release = Release(
+            settings.release, settings.namespace, settings.value_files, settings.skip_crds
         )
-        renderer = Renderer(target, helm, dict(archives), kube_version, api_versions, Path(scratch))
+        renderer = Renderer(
+            source, deps, release, helm, archives, kube_version, api_versions, Path(scratch)
+        )
         try:
             first = parse(renderer.render())
             second = parse(renderer.render())
@@ -326,7 +295,7 @@ def diff_manifests(
             result.status = "changed" if result.objects else "unchanged"
         apps.append(result)
         settings = pair.a_set if pair.after is not None else pair.b_set
-        hazards.extend(_hazards(result, before[0], after[0], settings))
+        hazards.extend(find_hazards(result, before[0], after[0], settings))
     return ManifestDiff(
         apps=apps,
         hazards=hazards,
@@ -440,59 +409,6 @@ def _count(data: Any) -> int:
     if isinstance(data, list):
         return sum(_count(v) for v in data) or 1
     return 1
-
-
-def _hazards(
-    result: AppManifests, before: list[Manifest], after: list[Manifest], settings: AppSettings
-) -> list[Hazard]:
-    out: list[Hazard] = []
-
-    def add(identity: Identity, what: str) -> None:
-        out.append(Hazard(result.env, result.app, identity, what, settings.prune))
-
-    added = {obj.identity for obj in result.objects if obj.status == "added"}
-    added_by_name: dict[tuple[str, str], list[Identity]] = {}
-    for identity in added:
-        added_by_name.setdefault((identity.namespace, identity.name), []).append(identity)
-    for obj in result.objects:
-        identity = obj.identity
-        if obj.status == "removed":
-            if identity.kind in _REMOVAL_HAZARDS:
-                add(identity, _REMOVAL_HAZARDS[identity.kind])
-            for other in sorted(added_by_name.get((identity.namespace, identity.name), [])):
-                if other.kind != identity.kind:
-                    add(
-                        identity,
-                        f"becomes a {other.kind} under the same name: Argo CD deletes the "
-                        f"{identity.kind} and creates the {other.kind}",
-                    )
-        elif obj.status == "changed":
-            for change in obj.changes:
-                if identity.kind == "StatefulSet" and change.path.startswith(
-                    ("spec.volumeClaimTemplates", "spec.selector")
-                ):
-                    add(
-                        identity,
-                        f"changes {change.path.split('[')[0].split('.')[1]}, which a "
-                        "StatefulSet cannot change in place: the sync fails until it is recreated",
-                    )
-                    break
-                if identity.kind in ("Deployment", "DaemonSet", "ReplicaSet", "Job") and (
-                    change.path.startswith("spec.selector")
-                ):
-                    add(
-                        identity,
-                        "changes spec.selector, which is immutable: Argo CD cannot "
-                        "patch it, the sync fails until the object is recreated",
-                    )
-                    break
-    seen: set[tuple[Identity, str]] = set()
-    unique = []
-    for hazard in out:
-        if (hazard.identity, hazard.what) not in seen:
-            seen.add((hazard.identity, hazard.what))
-            unique.append(hazard)
-    return unique
 
 
 def summary_counts(diff: ManifestDiff) -> Counter[str]:

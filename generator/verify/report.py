@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.verify.run import VerifyResult
+from generator.verify.findings import VerifyResult
 
 
 def text_report(result: VerifyResult) -> str:

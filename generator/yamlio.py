@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -41,15 +41,19 @@ def _loader(typ: str) -> Any:
     """One configured ruamel.yaml instance per kind, built on first use (ruamel imports slowly)."""
     yaml = _loaders.get(typ)
     if yaml is None:
-        from ruamel.yaml import YAML
+        yaml = _loaders[typ] = _new_loader(typ)
+    return yaml
 
-        if typ == "safe-pure":
-            yaml = YAML(typ="safe", pure=True)
-        else:
-            yaml = YAML(typ=typ, pure=False) if typ == "safe" else YAML(typ=typ)
-        yaml.Resolver = _resolver_class()
-        yaml.allow_duplicate_keys = False
-        _loaders[typ] = yaml
+
+def _new_loader(typ: str) -> Any:
+    from ruamel.yaml import YAML
+
+    if typ == "safe-pure":
+        yaml = YAML(typ="safe", pure=True)
+    else:
+        yaml = YAML(typ=typ, pure=False) if typ == "safe" else YAML(typ=typ)
+    yaml.Resolver = _resolver_class()
+    yaml.allow_duplicate_keys = False
     return yaml
 
 
@@ -103,7 +107,29 @@ def _load(text: str, typ: str) -> Any:
     except YAMLError as e:
         raise _reader_error(e, text) from None
     except RecursionError:
-        raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep") from None
+        line, col = _first_too_deep(text)
+        raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep", line, col) from None
+
+
+def _first_too_deep(text: str) -> tuple[int, int]:
+    """Where the first collection nested deeper than the limit opens (0, 0 if none is found)."""
+    from ruamel.yaml.error import YAMLError
+
+    for pure in (False, True):
+        depth = 0
+        try:
+            for event in iter_events(text, pure):
+                name = type(event).__name__
+                if name in ("MappingStartEvent", "SequenceStartEvent"):
+                    if depth > MAX_DEPTH:
+                        return event.start_mark.line + 1, event.start_mark.column + 1
+                    depth += 1
+                elif name in ("MappingEndEvent", "SequenceEndEvent"):
+                    depth -= 1
+        except YAMLError:
+            continue
+        break
+    return 0, 0
 
 
 def _reader_error(error: Any, text: str) -> YAMLLoadError:
@@ -218,6 +244,9 @@ def _fast_load(text: str) -> Any:
             elif kind is mapping_start or kind is sequence_start:
                 if event.anchor is not None or event.tag is not None:
                     raise _Fallback
+                if len(stack) > MAX_DEPTH:
+                    # Refused here, without reading on: libyaml slows down with each open level.
+                    raise _too_deep(stack)
                 container: Any = {} if kind is mapping_start else []
                 stack.append([container, _NO_KEY if kind is mapping_start else None])
                 continue
@@ -246,13 +275,26 @@ def _fast_load(text: str) -> Any:
             else:
                 container[top[1]] = value
                 top[1] = _NO_KEY
-    except _Fallback:
+    except (_Fallback, YAMLLoadError):
         raise
     except Exception:
         raise _Fallback from None
     finally:
         parser.dispose()
     return result
+
+
+def _too_deep(stack: list[list[Any]]) -> Exception:
+    """The depth error for the collection about to open below ``stack``, worded as check_limits."""
+    path: list[str | int] = []
+    for container, key in stack:
+        if type(container) is list:
+            path.append(len(container))
+        elif key is _NO_KEY:
+            return _Fallback()  # a collection as a key: ruamel's loader decides
+        else:
+            path.append(key)
+    return YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep", parts=path)
 
 
 _NO_KEY = object()
@@ -264,6 +306,40 @@ _PLAIN_CACHE_SIZE = 50_000
 def load_located(text: str) -> Any:
     """Parse with the round-trip loader, whose maps and lists know their line and column (slow)."""
     return _load(text, "rt")
+
+
+def iter_events(text: str, pure: bool = False) -> Iterator[Any]:
+    """The parser events of ``text``, one at a time (no document is built).
+
+    libyaml's C parser by default; ``pure`` takes ruamel's own, which decides when libyaml refuses
+    YAML 1.2 text. Either raises ruamel's YAMLError at the first error.
+    """
+    if not pure:
+        try:
+            from _ruamel_yaml import CParser
+        except ImportError:
+            pure = True
+    if pure:
+        # A loader of its own: a YAML instance holds one parser, and these events are read lazily,
+        # interleaved with other parses.
+        yield from _new_loader("rt").parse(text)
+        return
+    parser = CParser(text)
+    try:
+        while (event := parser.get_event()) is not None:
+            yield event
+    finally:
+        parser.dispose()
+
+
+def key_value(event: Any) -> Any:
+    """A mapping key's scalar event as the loaders type it (``1`` is an int, ``"1"`` a string)."""
+    if not event.implicit[0] or event.tag is not None:
+        return event.value
+    try:
+        return _plain(event.value)
+    except _Fallback:
+        return event.value
 
 
 def parse_events(text: str) -> list[Any]:

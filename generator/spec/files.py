@@ -9,6 +9,7 @@ from typing import Any
 from generator import yamlio
 from generator.errors import Problem, SpecError
 from generator.spec import validate as fastschema
+from generator.yamlspans import Locator
 
 SPEC_DIR = "environments"
 PROJECT_FILE = "_project.yaml"
@@ -19,21 +20,18 @@ def spec_schema() -> dict[str, Any]:
 
 
 class SpecFile:
-    """One spec file: its text, its data, and (built only when an error needs it) its locations."""
+    """One spec file: its text, its data, and (read only when an error needs it) its locations."""
 
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.text = text
         self.data: Any = None
-        self._located: Any = None
+        self._locator: Locator | None = None
 
     def where(self, path: tuple[str | int, ...], message: str, at_key: bool = False) -> Problem:
-        if self._located is None:
-            try:
-                self._located = yamlio.load_located(self.text)
-            except yamlio.YAMLLoadError:
-                self._located = {}
-        line, col = yamlio.locate(self._located, path, at_key) if path else (1, 1)
+        if self._locator is None:
+            self._locator = Locator(self.text)
+        line, col = self._locator.locate(path, at_key) if path else (1, 1)
         return Problem(self.file, line, col, yamlio.format_path(path), message)
 
 

@@ -102,6 +102,8 @@ def _load(text: str, typ: str) -> Any:
         problem = e.problem or e.context or "invalid YAML"
         if "duplicate key" in str(e):
             problem = "duplicate key " + _duplicate_key_name(str(e)) + "; remove one of them"
+        elif "another document" in problem:
+            problem = "a second document starts here; a file holds one document"
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         raise YAMLLoadError(f"invalid YAML: {problem}", line, col) from None
     except YAMLError as e:

@@ -14,6 +14,8 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_SCALAR_CHARS = 256 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 2_000_000
+# Helm and Argo CD read numbers as float64: an integer beyond this comes out of them changed.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 class YAMLLoadError(Exception):
@@ -157,12 +159,23 @@ def _duplicate_key_name(message: str) -> str:
 
 def load(text: str) -> Any:
     """Parse one YAML 1.2 document into plain Python data with the C parser, checking the limits."""
+    return load_document(text).data
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    data: Any
+    unsafe_integers: bool
+    """It holds an integer beyond ±MAX_SAFE_INTEGER (noticed by the limits check, for free)."""
+
+
+def load_document(text: str) -> Document:
+    """``load``, and what the limits check noticed on its way through the document."""
     try:
         data = _fast_load(text)
     except _Fallback:
         data = _load(text, "safe")
-    check_limits(data)
-    return data
+    return Document(data, check_limits(data))
 
 
 class _Fallback(Exception):
@@ -394,9 +407,14 @@ def locate(doc: Any, path: Sequence[str | int], at_key: bool = False) -> tuple[i
     return line, col
 
 
-def check_limits(data: Any) -> None:
-    """Refuse documents that nest too deeply, expand too far through aliases, or hold huge text."""
+def check_limits(data: Any) -> bool:
+    """Refuse documents that nest too deeply, expand too far through aliases, or hold huge text.
+
+    Returns whether the document holds an integer beyond ±MAX_SAFE_INTEGER: the walk meets every
+    scalar anyway, and looking for one elsewhere would cost a walk of its own.
+    """
     sizes: dict[int, int] = {}
+    unsafe = False
 
     def walk(node: Any, depth: int, path: tuple[str | int, ...]) -> int:
         if isinstance(node, str):
@@ -414,6 +432,9 @@ def check_limits(data: Any) -> None:
                     "booleans, null, maps and lists",
                     parts=path,
                 )
+            if type(node) is int and not -MAX_SAFE_INTEGER <= node <= MAX_SAFE_INTEGER:
+                nonlocal unsafe
+                unsafe = True
             return 1
         if depth > MAX_DEPTH:
             raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep", parts=path)
@@ -434,6 +455,7 @@ def check_limits(data: Any) -> None:
         return total
 
     walk(data, 0, ())
+    return unsafe
 
 
 def format_path(path: Sequence[str | int]) -> str:

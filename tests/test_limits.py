@@ -144,9 +144,9 @@ def test_locating_a_problem_reads_each_file_at_most_once_more(
     (example_repo / "environments" / "demo.yaml").write_text(demo, encoding="utf-8")
     loads: list[int] = []
     passes: list[list[int]] = []
-    real_load, real_events = yamlio.load, yamlio.iter_events
+    real_load, real_events = yamlio.load_document, yamlio.iter_events
 
-    def counting_load(text: str) -> object:
+    def counting_load(text: str) -> yamlio.Document:
         loads.append(len(text))
         return real_load(text)
 
@@ -160,7 +160,7 @@ def test_locating_a_problem_reads_each_file_at_most_once_more(
     def no_second_document(text: str) -> None:
         raise AssertionError("a problem was located by building the document again")
 
-    monkeypatch.setattr(yamlio, "load", counting_load)
+    monkeypatch.setattr(yamlio, "load_document", counting_load)
     monkeypatch.setattr(yamlio, "iter_events", counting_events)
     monkeypatch.setattr(yamlio, "load_located", no_second_document)
     with pytest.raises(SpecError) as info:

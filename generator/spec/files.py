@@ -106,13 +106,14 @@ def read_spec_dir(root: Path) -> tuple[dict[str, str], list[Problem]]:
 
 def parse_file(source: SpecFile, project_name: str, problems: list[Problem]) -> None:
     try:
-        data = yamlio.load(source.text)
+        document = yamlio.load_document(source.text)
     except yamlio.YAMLLoadError as e:
         if e.parts and not e.line:
             problems.append(source.where(e.parts, e.message))
         else:
             problems.append(Problem(source.file, e.line, e.col, e.path, e.message))
         return
+    data = document.data
     if data is None:
         what = (
             "the project file is empty: it holds the project, apps and promotion order"
@@ -150,7 +151,8 @@ def parse_file(source: SpecFile, project_name: str, problems: list[Problem]) -> 
     for path in _non_string_keys(data, ()):
         source.broken.append(path)
         problems.append(source.where(path, "keys must be strings; quote the key", True))
-    for path, number in _unsafe_integers(data, kind == "projectFile"):
+    big = _unsafe_integers(data, kind == "projectFile") if document.unsafe_integers else ()
+    for path, number in big:
         problems.append(
             source.where(
                 path,
@@ -231,10 +233,6 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-# Helm and Argo CD read values as float64: an integer beyond this comes out of them changed.
-MAX_SAFE_INTEGER = 2**53 - 1
-
-
 def _unsafe_integers(data: Any, project: bool) -> Iterator[tuple[tuple[str | int, ...], int]]:
     """Integers that Helm would change, in every values layer: apps, defaults.apps, environments."""
     bases: tuple[tuple[str, ...], ...] = (
@@ -255,7 +253,7 @@ def _integers_beyond(
     node: Any, path: tuple[str | int, ...]
 ) -> Iterator[tuple[tuple[str | int, ...], int]]:
     if type(node) is int:
-        if not -MAX_SAFE_INTEGER <= node <= MAX_SAFE_INTEGER:
+        if not -yamlio.MAX_SAFE_INTEGER <= node <= yamlio.MAX_SAFE_INTEGER:
             yield path, node
     elif isinstance(node, dict):
         for key, value in node.items():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -13,6 +14,8 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_SCALAR_CHARS = 256 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 2_000_000
+# Helm and Argo CD read numbers as float64: an integer beyond this comes out of them changed.
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 class YAMLLoadError(Exception):
@@ -40,20 +43,24 @@ def _loader(typ: str) -> Any:
     """One configured ruamel.yaml instance per kind, built on first use (ruamel imports slowly)."""
     yaml = _loaders.get(typ)
     if yaml is None:
-        from ruamel.yaml import YAML
+        yaml = _loaders[typ] = _new_loader(typ)
+    return yaml
 
-        if typ == "safe-pure":
-            yaml = YAML(typ="safe", pure=True)
-        elif typ == "manifests":
-            # What Helm prints, read the way Kubernetes' YAML reader (go-yaml) reads it: YAML 1.1
-            # (an unquoted `on` is a boolean), timestamps left as strings.
-            yaml = YAML(typ="safe", pure=False)
-            yaml.version = (1, 1)
-        else:
-            yaml = YAML(typ=typ, pure=False) if typ == "safe" else YAML(typ=typ)
-        yaml.Resolver = _resolver_class()
-        yaml.allow_duplicate_keys = False
-        _loaders[typ] = yaml
+
+def _new_loader(typ: str) -> Any:
+    from ruamel.yaml import YAML
+
+    if typ == "safe-pure":
+        yaml = YAML(typ="safe", pure=True)
+    elif typ == "manifests":
+        # What Helm prints, read the way Kubernetes' YAML reader (go-yaml) reads it: YAML 1.1
+        # (an unquoted `on` is a boolean), timestamps left as strings.
+        yaml = YAML(typ="safe", pure=False)
+        yaml.version = (1, 1)
+    else:
+        yaml = YAML(typ=typ, pure=False) if typ == "safe" else YAML(typ=typ)
+    yaml.Resolver = _resolver_class()
+    yaml.allow_duplicate_keys = False
     return yaml
 
 
@@ -102,12 +109,36 @@ def _load(text: str, typ: str) -> Any:
         problem = e.problem or e.context or "invalid YAML"
         if "duplicate key" in str(e):
             problem = "duplicate key " + _duplicate_key_name(str(e)) + "; remove one of them"
+        elif "another document" in problem:
+            problem = "a second document starts here; a file holds one document"
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         raise YAMLLoadError(f"invalid YAML: {problem}", line, col) from None
     except YAMLError as e:
         raise _reader_error(e, text) from None
     except RecursionError:
-        raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep") from None
+        line, col = _first_too_deep(text)
+        raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep", line, col) from None
+
+
+def _first_too_deep(text: str) -> tuple[int, int]:
+    """Where the first collection nested deeper than the limit opens (0, 0 if none is found)."""
+    from ruamel.yaml.error import YAMLError
+
+    for pure in (False, True):
+        depth = 0
+        try:
+            for event in iter_events(text, pure):
+                name = type(event).__name__
+                if name in ("MappingStartEvent", "SequenceStartEvent"):
+                    if depth > MAX_DEPTH:
+                        return event.start_mark.line + 1, event.start_mark.column + 1
+                    depth += 1
+                elif name in ("MappingEndEvent", "SequenceEndEvent"):
+                    depth -= 1
+        except YAMLError:
+            continue
+        break
+    return 0, 0
 
 
 def load_manifests(text: str) -> list[Any]:
@@ -147,12 +178,23 @@ def _duplicate_key_name(message: str) -> str:
 
 def load(text: str) -> Any:
     """Parse one YAML 1.2 document into plain Python data with the C parser, checking the limits."""
+    return load_document(text).data
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    data: Any
+    unsafe_integers: bool
+    """It holds an integer beyond ±MAX_SAFE_INTEGER (noticed by the limits check, for free)."""
+
+
+def load_document(text: str) -> Document:
+    """``load``, and what the limits check noticed on its way through the document."""
     try:
         data = _fast_load(text)
     except _Fallback:
         data = _load(text, "safe")
-    check_limits(data)
-    return data
+    return Document(data, check_limits(data))
 
 
 class _Fallback(Exception):
@@ -236,6 +278,9 @@ def _fast_load(text: str) -> Any:
             elif kind is mapping_start or kind is sequence_start:
                 if event.anchor is not None or event.tag is not None:
                     raise _Fallback
+                if len(stack) > MAX_DEPTH:
+                    # Refused here, without reading on: libyaml slows down with each open level.
+                    raise _too_deep(stack)
                 container: Any = {} if kind is mapping_start else []
                 stack.append([container, _NO_KEY if kind is mapping_start else None])
                 continue
@@ -264,13 +309,26 @@ def _fast_load(text: str) -> Any:
             else:
                 container[top[1]] = value
                 top[1] = _NO_KEY
-    except _Fallback:
+    except (_Fallback, YAMLLoadError):
         raise
     except Exception:
         raise _Fallback from None
     finally:
         parser.dispose()
     return result
+
+
+def _too_deep(stack: list[list[Any]]) -> Exception:
+    """The depth error for the collection about to open below ``stack``, worded as check_limits."""
+    path: list[str | int] = []
+    for container, key in stack:
+        if type(container) is list:
+            path.append(len(container))
+        elif key is _NO_KEY:
+            return _Fallback()  # a collection as a key: ruamel's loader decides
+        else:
+            path.append(key)
+    return YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep", parts=path)
 
 
 _NO_KEY = object()
@@ -282,6 +340,40 @@ _PLAIN_CACHE_SIZE = 50_000
 def load_located(text: str) -> Any:
     """Parse with the round-trip loader, whose maps and lists know their line and column (slow)."""
     return _load(text, "rt")
+
+
+def iter_events(text: str, pure: bool = False) -> Iterator[Any]:
+    """The parser events of ``text``, one at a time (no document is built).
+
+    libyaml's C parser by default; ``pure`` takes ruamel's own, which decides when libyaml refuses
+    YAML 1.2 text. Either raises ruamel's YAMLError at the first error.
+    """
+    if not pure:
+        try:
+            from _ruamel_yaml import CParser
+        except ImportError:
+            pure = True
+    if pure:
+        # A loader of its own: a YAML instance holds one parser, and these events are read lazily,
+        # interleaved with other parses.
+        yield from _new_loader("rt").parse(text)
+        return
+    parser = CParser(text)
+    try:
+        while (event := parser.get_event()) is not None:
+            yield event
+    finally:
+        parser.dispose()
+
+
+def key_value(event: Any) -> Any:
+    """A mapping key's scalar event as the loaders type it (``1`` is an int, ``"1"`` a string)."""
+    if not event.implicit[0] or event.tag is not None:
+        return event.value
+    try:
+        return _plain(event.value)
+    except _Fallback:
+        return event.value
 
 
 def parse_events(text: str) -> list[Any]:
@@ -334,9 +426,14 @@ def locate(doc: Any, path: Sequence[str | int], at_key: bool = False) -> tuple[i
     return line, col
 
 
-def check_limits(data: Any) -> None:
-    """Refuse documents that nest too deeply, expand too far through aliases, or hold huge text."""
+def check_limits(data: Any) -> bool:
+    """Refuse documents that nest too deeply, expand too far through aliases, or hold huge text.
+
+    Returns whether the document holds an integer beyond ±MAX_SAFE_INTEGER: the walk meets every
+    scalar anyway, and looking for one elsewhere would cost a walk of its own.
+    """
     sizes: dict[int, int] = {}
+    unsafe = False
 
     def walk(node: Any, depth: int, path: tuple[str | int, ...]) -> int:
         if isinstance(node, str):
@@ -354,6 +451,9 @@ def check_limits(data: Any) -> None:
                     "booleans, null, maps and lists",
                     parts=path,
                 )
+            if type(node) is int and not -MAX_SAFE_INTEGER <= node <= MAX_SAFE_INTEGER:
+                nonlocal unsafe
+                unsafe = True
             return 1
         if depth > MAX_DEPTH:
             raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep", parts=path)
@@ -374,6 +474,7 @@ def check_limits(data: Any) -> None:
         return total
 
     walk(data, 0, ())
+    return unsafe
 
 
 def format_path(path: Sequence[str | int]) -> str:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
+from typing import Any
 
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from generator.errors import UsageError
+from generator.release.bump import bump_repository
+from generator.release.tags import release_tags
 from generator.spec import naming
+from generator.spec.model import load_spec
 
 
 @pytest.mark.parametrize(
@@ -90,3 +99,98 @@ def test_dns_labels(name: str) -> None:
 @pytest.mark.parametrize("name", ["Staging", "-a", "a-", "a_b", "x" * 64, "", "../x", "a.b"])
 def test_not_dns_labels(name: str) -> None:
     assert naming.dns_label_problem(name) is not None
+
+
+# --- the sha-<hex> tag, wherever it is read -----------------------------------------------------
+
+HEX = "0123456789abcdef" * 5
+
+
+def sha_tag(digits: int) -> str:
+    return "sha-" + HEX[:digits]
+
+
+# The bounds of an immutable commit tag: 7 to 64 lower-case hex digits (a short SHA-1 up to a full
+# SHA-256). Every reader of the pattern is held to the same edges.
+SHA_TAGS = [
+    (sha_tag(6), False),
+    (sha_tag(7), True),
+    (sha_tag(40), True),
+    (sha_tag(63), True),
+    (sha_tag(64), True),
+    (sha_tag(65), False),
+    ("sha-ABCDEF1", False),
+    ("sha-" + HEX[:39] + "A", False),
+    ("SHA-" + HEX[:40], False),
+    ("sha-" + HEX[:40] + "g", False),
+]
+
+
+@pytest.mark.parametrize(("tag", "immutable"), SHA_TAGS)
+def test_sha_tag_bounds(tag: str, immutable: bool) -> None:
+    assert naming.is_immutable_tag(tag) is immutable
+    assert naming.pull_policy(tag) == ("IfNotPresent" if immutable else "Always")
+
+
+@pytest.mark.parametrize(("tag", "immutable"), SHA_TAGS)
+def test_sha_tag_bounds_in_the_spec(example_repo: Path, tag: str, immutable: bool) -> None:
+    """An environment's image tag sets the pull policy the wrapper chart passes to the chart."""
+    staging = example_repo / "environments" / "staging.yaml"
+    staging.write_text(staging.read_text().replace("tag: latest", f"tag: {tag}"))
+    app = load_spec(example_repo).environment("staging").apps[0]
+    assert app.image_tag == tag
+    policy = "IfNotPresent" if immutable else "Always"
+    assert app.pull_policy == policy
+    assert app.values["global"] == {"imageTag": tag, "imagePullPolicy": policy}
+
+
+@pytest.mark.parametrize("tag", [sha_tag(6), sha_tag(65), "sha-ABCDEF1"])
+def test_a_sha_tag_outside_the_bounds_renders_as_mutable(example_repo: Path, tag: str) -> None:
+    staging = example_repo / "environments" / "staging.yaml"
+    staging.write_text(staging.read_text().replace("tag: latest", f"tag: {tag}"))
+    result = CliRunner().invoke(main, ["-C", str(example_repo), "render"])
+    assert result.exit_code == 0, result.output
+    values = example_repo / "rendered/environments/staging/serviceradar/values.yaml"
+    assert f"  imagePullPolicy: Always\n  imageTag: {tag}\n" in values.read_text()
+
+
+@pytest.mark.parametrize("digits", [40, 64])
+@pytest.mark.parametrize("case", [str.lower, str.upper])
+def test_the_commit_tag_a_release_pushes_is_immutable(digits: int, case: Any) -> None:
+    """``tags --commit`` takes a full SHA-1 or SHA-256, in either case; the spec pins its tag."""
+    commit = case(HEX[:digits])
+    tags = release_tags("1.0.70", commit).tags
+    assert tags[1] == "sha-" + HEX[:digits]
+    assert naming.is_immutable_tag(tags[1])
+    assert naming.pull_policy(tags[1]) == "IfNotPresent"
+
+
+@pytest.mark.parametrize("digits", [7, 39, 41, 63, 65])
+def test_tags_wants_a_full_commit(digits: int) -> None:
+    with pytest.raises(UsageError) as info:
+        release_tags("1.0.70", HEX[:digits])
+    assert str(info.value) == (
+        f"--commit: {HEX[:digits]!r} is not a full commit name (40 hex digits, or 64 for "
+        "SHA-256); pass the output of `git rev-parse HEAD`"
+    )
+
+
+@pytest.mark.parametrize(("tag", "immutable"), SHA_TAGS)
+def test_sha_tag_bounds_in_bump(example_repo: Path, tag: str, immutable: bool) -> None:
+    """bump reports a pinned sha- tag as a pin it does not reach, a mutable one as left alone."""
+    staging = example_repo / "environments" / "staging.yaml"
+    staging.write_text(staging.read_text().replace("tag: latest", f"tag: {tag}"))
+    result = bump_repository(example_repo, "1.0.76", dry_run=True)
+    [override] = result.overrides
+    assert (override.file, override.line, override.value) == (
+        "environments/staging.yaml",
+        10,
+        tag,
+    )
+    assert override.mutable is not immutable
+    if immutable:
+        assert str(override).endswith(
+            f"staging stays pinned to {tag}; the bump does not reach it (remove the pin to follow the release)"
+        )
+    else:
+        assert str(override).endswith(f"staging keeps the mutable tag {tag} (left alone)")

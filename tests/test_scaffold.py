@@ -140,19 +140,25 @@ def test_init_into_an_empty_existing_directory_and_the_current_one(tmp_path: Pat
     assert load_spec(tmp_path / "shop").project.name == "shop"
 
 
+LABEL = "use lowercase letters, digits and '-', starting and ending with a letter or digit (the directory's name is the default)"
+LIMIT = "a project name has at most 53, Helm's limit for the release name the app takes from it (the directory's name is the default)"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["Bad_Dir"], "--name: 'Bad_Dir' is not a DNS-1123 label"),
-        (["shop", "--name", "-x"], "--name: '-x' is not a DNS-1123 label"),
-        (["shop", "--name", "a" * 60], "--name: '" + "a" * 60 + "' is longer than 55 characters"),
-        (["shop", "--chart", "https://charts.example.com/web"], "--chart: 'https://charts.example.com/web' is not oci://REGISTRY/PATH/CHART"),
-        (["shop", "--chart", "oci://ghcr.io"], "is not oci://REGISTRY/PATH/CHART"),
-        (["shop", "--chart", "oci://ghcr.io/acme/Web"], "--chart: chart name 'Web' must use lowercase"),
-        (["shop", "--version", "1.2"], "--version: '1.2' is not an exact semver version"),
-        (["shop", "--version", "1.2.3+b.1"], "--version: image tag 'v1.2.3+b.1' is not a valid OCI tag"),
+        (["Bad_Dir"], f"--name: 'Bad_Dir' is not a DNS-1123 label: {LABEL}"),
+        (["shop", "--name", "-x"], f"--name: '-x' is not a DNS-1123 label: {LABEL}"),
+        (["shop", "--name", "a" * 54], f"--name: '{'a' * 54}' has 54 characters; {LIMIT}"),
+        (["shop", "--name", "a" * 55], f"--name: '{'a' * 55}' has 55 characters; {LIMIT}"),
+        (["shop", "--name", "a" * 64], f"--name: '{'a' * 64}' has 64 characters; {LIMIT}"),
+        (["shop", "--chart", "https://charts.example.com/web"], "--chart: 'https://charts.example.com/web' is not oci://REGISTRY/PATH/CHART (for example oci://ghcr.io/carverauto/charts/serviceradar)"),
+        (["shop", "--chart", "oci://ghcr.io"], "--chart: 'oci://ghcr.io' is not oci://REGISTRY/PATH/CHART (for example oci://ghcr.io/carverauto/charts/serviceradar)"),
+        (["shop", "--chart", "oci://ghcr.io/acme/Web"], "--chart: chart name 'Web' must use lowercase letters, digits, '-', '_' and '.'"),
+        (["shop", "--version", "1.2"], "--version: '1.2' is not an exact semver version such as 1.0.70"),
+        (["shop", "--version", "1.2.3+b.1"], "--version: image tag 'v1.2.3+b.1' is not a valid OCI tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}) or digest (@sha256:<64 hex>)"),
         (["shop", "--repo-url", "git@github.com:a/b.git"], "--repo-url: 'git@github.com:a/b.git' must be the repository's https:// URL"),
-        (["shop", "--repo-url", "https://github.com/only-owner"], "environments/_project.yaml:"),
+        (["shop", "--repo-url", "https://github.com/only-owner"], "1 problem in environments/:\n  environments/_project.yaml:9:12: project.repoURL: must be https://host/owner/name[.git] for github"),
     ],
 )  # fmt: skip
 def test_bad_input_exits_2_and_writes_nothing(
@@ -160,9 +166,48 @@ def test_bad_input_exits_2_and_writes_nothing(
 ) -> None:
     result = cli("-C", str(tmp_path), "init", *args)
     assert result.exit_code == 2, result.output
-    assert message in result.stderr
+    assert result.stderr == f"error: {message}\n"
+    assert result.stdout == ""
     assert "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_longest_name_renders_and_checks(tmp_path: Path) -> None:
+    """53 characters: the release name is at Helm's limit, the namespaces within 63."""
+    name = "a" * 53
+    result = cli("-C", str(tmp_path), "init", "repo", "--name", name)
+    assert result.exit_code == 0, result.output
+    spec = load_spec(tmp_path / "repo")
+    assert [app.release_name for app in spec.environment("staging").apps] == [name]
+    assert cli("-C", str(tmp_path / "repo"), "check").exit_code == 0
+
+
+def test_a_chart_name_too_long_for_a_release_leaves_the_app_the_projects_name(
+    tmp_path: Path,
+) -> None:
+    chart = "c" * 60
+    result = cli(
+        "-C",
+        str(tmp_path),
+        "init",
+        "repo",
+        "--name",
+        "shop",
+        "--chart",
+        f"oci://r.example/charts/{chart}",
+    )
+    assert result.exit_code == 0, result.output
+    [app] = load_spec(tmp_path / "repo").environment("prod").apps
+    assert (app.name, app.release_name, app.chart.name) == ("shop", "shop", chart)
+
+
+def test_the_help_states_the_name_limit() -> None:
+    help_text = " ".join(cli("init", "--help").stdout.split())
+    assert (
+        "--name TEXT Project name: a DNS-1123 label of at most 53 characters, Helm's limit for the release name the app takes from it"
+        in help_text
+    )
+    assert "63" not in help_text and "55" not in help_text
 
 
 def test_schema_output_writes_only_when_changed(tmp_path: Path) -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
 import yaml as pyyaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from generator import yamlio
+from generator.yamlspans import Locator
 
 TRICKY = [
     "yes",
@@ -210,3 +214,74 @@ def test_an_error_both_parsers_see_is_located() -> None:
     with pytest.raises(yamlio.YAMLLoadError) as info:
         yamlio.load("a: {b: [1,\n")
     assert info.value.line == 2 and "invalid YAML" in info.value.message
+
+
+# --- locating a path in the text, for error messages ---------------------------------------------
+
+_keys = st.text(alphabet="abcé1 -_:", min_size=1, max_size=6)
+_leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.text(alphabet="xyz: #é\n", max_size=5)
+)
+_documents = st.recursive(
+    _leaves,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=4)),
+    max_leaves=25,
+)
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> Any:
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, (*path, index))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_documents, flow=st.booleans())
+def test_the_locator_finds_what_the_round_trip_loader_finds(data: Any, flow: bool) -> None:
+    """Positions read from parser events equal those of a whole round-trip document."""
+    text = json.dumps(data, ensure_ascii=False) if flow else yamlio.dump_document(data, False)
+    document = yamlio.load_located(text)
+    locator = Locator(text)
+    for path in [*_paths(data), ("missing",), (0, "missing")]:
+        for at_key in (False, True):
+            assert locator.locate(path, at_key) == yamlio.locate(document, path, at_key), path
+
+
+def test_the_locator_follows_aliases_and_merge_keys() -> None:
+    text = (
+        "base: &base\n"
+        "  image: {tag: v1}\n"
+        "  port: 80\n"
+        "copy: *base\n"
+        "merged:\n"
+        "  <<: *base\n"
+        "  extra: 1\n"
+        "listed:\n"
+        "  <<: [*base]\n"
+    )
+    locator = Locator(text)
+    assert locator.locate(("copy",)) == (4, 1)  # a map: at its key
+    assert locator.locate(("copy", "image", "tag")) == (2, 16)  # where the value is written
+    assert locator.locate(("merged", "port")) == (3, 9)
+    assert locator.locate(("merged", "extra")) == (7, 10)
+    assert locator.locate(("listed", "image"), at_key=True) == (2, 3)
+    assert locator.locate(("merged", "nothing")) == (5, 1)
+
+
+def test_the_locator_reads_the_text_only_as_far_as_it_must() -> None:
+    text = "first: 1\n" + "".join(f"k{i}: {i}\n" for i in range(10_000))
+    locator = Locator(text)
+    assert locator.locate(("first",)) == (1, 8)
+    assert len(locator._nodes) < 5
+    assert locator.locate(("k9999",), at_key=True) == (10_001, 1)
+    assert locator.locate(("k5",)) == (7, 5)  # from what it kept
+
+
+def test_the_locator_reads_yaml_1_2_that_libyaml_refuses() -> None:
+    text = "chart: {repository: oci://ghcr.io/x/charts, name: x}\nversion: [1, 2]\n"
+    assert Locator(text).locate(("version", 1)) == (2, 14)
+    assert Locator(text).locate(("chart", "name")) == (1, 51)

@@ -18,7 +18,13 @@ from generator.cli._common import root
 @click.option(
     "--key", required=True, help="The gate's commit-status key (the label the Promoter matches)."
 )
-@click.option("--phase", required=True, type=click.Choice(["pending", "success", "failure"]))
+@click.option(
+    "--phase",
+    required=True,
+    type=click.Choice(["pending", "success", "failure"]),
+    help="What the gate does with the commit: pending holds the promotion, success opens the "
+    "gate, failure blocks it.",
+)
 @click.option("--url", help="Link shown with the status (http or https).")
 @click.option("--description", default="", help="Short description.")
 @click.option("--sha", help="The commit (full SHA); default: the head of ENV's active branch.")

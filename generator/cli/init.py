@@ -11,7 +11,11 @@ from generator.cli._common import root
 
 @click.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--name", help="Project name, a DNS-1123 label (default: the directory's name).")
+@click.option(
+    "--name",
+    help="Project name: a DNS-1123 label of at most 53 characters, Helm's limit for the release "
+    "name the app takes from it (default: the directory's name).",
+)
 @click.option("--chart", metavar="oci://REGISTRY/PATH/CHART", help="The app's Helm chart.")
 @click.option("--version", "version", default="0.1.0", show_default=True, help="Chart version.")
 @click.option("--repo-url", metavar="URL", help="This repository's https:// URL (for Argo CD).")

@@ -6,6 +6,8 @@ import click
 
 from generator.cli._common import root
 
+DURATIONS = "Units: h, m, s and ms, combined as in 1h30m; a bare number is seconds."
+
 
 @click.command()
 @click.option("--env", "env", required=True, metavar="ENV", help="The environment to watch.")
@@ -19,9 +21,19 @@ from generator.cli._common import root
     "local branches when there is no origin).",
 )
 @click.option(
-    "--timeout", default="30m", show_default=True, help="Give up after this long (exit 1)."
+    "--timeout",
+    default="30m",
+    show_default=True,
+    metavar="DURATION",
+    help="Give up after this long (exit 1). " + DURATIONS,
 )
-@click.option("--interval", default="15s", show_default=True, help="Time between polls.")
+@click.option(
+    "--interval",
+    default="15s",
+    show_default=True,
+    metavar="DURATION",
+    help="Time between polls. " + DURATIONS,
+)
 @click.pass_context
 def wait(
     ctx: click.Context, env: str, dry_sha: str, remote: str | None, timeout: str, interval: str
@@ -51,5 +63,11 @@ def wait(
     else:
         seen = arrival.carried[:7] if arrival.carried else "no dry commit"
         where = f"the active branch carries {seen}"
-    click.echo(f"{env}: timed out after {timeout}; {where}, not {sha[:7]}", err=True)
+    click.echo(f"{env}: timed out after {with_unit(timeout)}; {where}, not {sha[:7]}", err=True)
     ctx.exit(1)
+
+
+def with_unit(duration: str) -> str:
+    """A duration as the user wrote it, with the unit a bare number means: ``1`` → ``1s``."""
+    text = duration.strip()
+    return text + "s" if text.replace(".", "", 1).isdigit() else text

@@ -157,6 +157,6 @@ def check_fresh(root: Path, head: str, spec: Spec) -> None:
         paths = sorted([*changes.created, *changes.updated, *changes.removed])
         raise PublishError(
             f"rendered/ is stale for HEAD ({head[:7]}): {len(paths)} file"
-            f"{'s' if len(paths) != 1 else ''} differ (first: rendered/{paths[0]}); "
+            f"{' differs' if len(paths) == 1 else 's differ'} (first: rendered/{paths[0]}); "
             "run `gitops-gen render`, commit the result, then publish"
         )

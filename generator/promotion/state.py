@@ -220,7 +220,9 @@ def parse_duration(text: str, option: str) -> float:
         return float(value)
     if value and re.fullmatch(rf"(?:{_DURATION_PART.pattern})+", value):
         return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(value))
-    raise UsageError(f"{option} {text!r}: expected a duration such as 30m, 15s or 1h30m")
+    raise UsageError(
+        f"{option} {text!r}: expected a duration in h, m, s or ms, such as 30m or 1h30m"
+    )
 
 
 def check_sha(text: str, option: str) -> str:

@@ -274,7 +274,7 @@ def _build(
         notes_mark = mark
         out += f"reset {scratch}\ncommit {scratch}\nmark :{mark}\n".encode() + sign
         count = len(noted) + len(links)
-        out += _data(f"Note dry commit {dry.sha[:7]} on {count} environment(s)\n".encode())
+        out += _data(f"Note dry commit {dry.sha[:7]} on {_environments(count)}\n".encode())
         if snap.notes:
             out += f"from {snap.notes}\n".encode()
         out += "".join(f"N :2 {commit}\n" for commit in noted).encode()
@@ -368,7 +368,7 @@ def publish(
                 fresh = True
             if dry_run:
                 return _result(dry, target, False, True, attempt, steps, snap, {}, {})
-            say(f"building {sum(s.action == 'committed' for s in steps)} commit(s)")
+            say(_count(sum(s.action == "committed" for s in steps), "building {} commit"))
             roots, tips, notes = _build(
                 root, dry, steps, snap, trees, spec.project.repo_url, identity
             )
@@ -376,7 +376,7 @@ def publish(
             if all(new == old for _, new, old in updates):
                 return _result(dry, target, False, False, attempt, steps, snap, roots, tips)
             if target:
-                say(f"pushing {len(updates)} ref(s) to {target}")
+                say(_count(len(updates), "pushing {} ref") + f" to {target}")
                 refspecs = [f"{new}:{ref}" for ref, new, _ in updates]
                 accepted, stale, message = gitio.push_atomic(root, target, refspecs)
                 if accepted:
@@ -492,3 +492,8 @@ def describe(result: PublishResult) -> list[str]:
 
 def _environments(count: int) -> str:
     return f"{count} environment{'s' if count != 1 else ''}"
+
+
+def _count(count: int, text: str) -> str:
+    """``_count(2, "pushing {} ref")`` → ``pushing 2 refs``."""
+    return text.format(count) + ("" if count == 1 else "s")

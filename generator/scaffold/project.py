@@ -23,8 +23,9 @@ HOOKS_REPO = "https://github.com/carverauto/gitops-gen"
 DEFAULT_VERSION = "0.1.0"
 _CHART = re.compile(r"oci://(?P<repository>[^/\s]+(?:/[^/\s]+)*)/(?P<name>[^/\s]+)")
 _CHART_NAME = re.compile(r"[a-z0-9]([-a-z0-9_.]*[a-z0-9])?")
-# The longest environment suffix is "-staging": namespaces stay DNS labels of 63 characters.
-_MAX_NAME = 63 - len("-staging")
+# The project's name is, by default, its app's and so its Helm release's name: Helm allows 53
+# characters. (Its namespaces, up to NAME-staging, would allow 55.)
+MAX_NAME = 53
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +82,16 @@ def scaffold_files(
     name: str, chart: str | None, version: str, repo_url: str | None
 ) -> dict[str, str]:
     """The files ``init`` writes, outside rendered/: {relative path: text}."""
-    if problem := naming.dns_label_problem(name):
-        raise UsageError(f"--name: {problem} (the directory's name is the default)")
-    if len(name) > _MAX_NAME:
+    if len(name) > MAX_NAME:
         raise UsageError(
-            f"--name: {name!r} is longer than {_MAX_NAME} characters; the staging namespace "
-            f"{name}-staging would not be a DNS-1123 label"
+            f"--name: {name!r} has {len(name)} characters; a project name has at most {MAX_NAME}, "
+            "Helm's limit for the release name the app takes from it (the directory's name is "
+            "the default)"
+        )
+    if naming.dns_label_problem(name):
+        raise UsageError(
+            f"--name: {name!r} is not a DNS-1123 label: use lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (the directory's name is the default)"
         )
     version = version[1:] if version[:1] == "v" and version[1:2].isdigit() else version
     if problem := naming.semver_problem(version):
@@ -95,7 +100,8 @@ def scaffold_files(
     if problem := naming.oci_tag_problem(tag):
         raise UsageError(f"--version: image tag {problem}")
     repository, chart_name = parse_chart(chart or f"oci://registry.example.com/charts/{name}")
-    app = chart_name if naming.DNS_LABEL.fullmatch(chart_name) else name
+    usable = naming.DNS_LABEL.fullmatch(chart_name) and len(chart_name) <= MAX_NAME
+    app = chart_name if usable else name
     url = repo_url or f"https://github.com/example/{name}-gitops.git"
     if not re.fullmatch(r"https://[^/\s]+/[^\s]+", url):
         raise UsageError(f"--repo-url: {url!r} must be the repository's https:// URL")

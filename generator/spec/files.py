@@ -9,6 +9,7 @@ from typing import Any
 from generator import yamlio
 from generator.errors import Problem, SpecError
 from generator.spec import validate as fastschema
+from generator.yamlspans import Locator
 
 SPEC_DIR = "environments"
 PROJECT_FILE = "_project.yaml"
@@ -19,26 +20,45 @@ def spec_schema() -> dict[str, Any]:
 
 
 class SpecFile:
-    """One spec file: its text, its data, and (built only when an error needs it) its locations."""
+    """One spec file: its text, its data, and (read only when an error needs it) its locations."""
 
     def __init__(self, file: str, text: str) -> None:
         self.file = file
         self.text = text
         self.data: Any = None
-        self._located: Any = None
+        self.broken: list[tuple[str | int, ...]] = []
+        """Where the schema check failed: the cross-file checks leave these parts alone."""
+        self._locator: Locator | None = None
+
+    def intact(self, path: tuple[str | int, ...]) -> bool:
+        """True when the data at ``path`` (and everything above and below it) passed the schema."""
+        return self.data is not None and not any(
+            bad[: len(path)] == path or path[: len(bad)] == bad for bad in self.broken
+        )
+
+    def position(self, path: tuple[str | int, ...], at_key: bool = False) -> tuple[int, int]:
+        """1-based line and column of ``path`` (of the document for the empty path)."""
+        if not path:
+            return 1, 1
+        if self._locator is None:
+            self._locator = Locator(self.text)
+        return self._locator.locate(path, at_key)
 
     def where(self, path: tuple[str | int, ...], message: str, at_key: bool = False) -> Problem:
-        if self._located is None:
-            try:
-                self._located = yamlio.load_located(self.text)
-            except yamlio.YAMLLoadError:
-                self._located = {}
-        line, col = yamlio.locate(self._located, path, at_key) if path else (1, 1)
+        line, col = self.position(path, at_key)
         return Problem(self.file, line, col, yamlio.format_path(path), message)
 
 
 def read_spec_files(root: Path) -> dict[str, str]:
     """The spec files under ``root/environments`` as {path: text}; refuses escaping symlinks."""
+    files, problems = read_spec_dir(root)
+    if problems:
+        raise SpecError(problems)
+    return files
+
+
+def read_spec_dir(root: Path) -> tuple[dict[str, str], list[Problem]]:
+    """The spec files that can be read, and a problem for each one that cannot."""
     spec_dir = root / SPEC_DIR
     if not spec_dir.is_dir():
         raise SpecError(
@@ -65,29 +85,42 @@ def read_spec_files(root: Path) -> dict[str, str]:
                 Problem(rel, 0, 0, "", f"is larger than {yamlio.MAX_FILE_BYTES >> 20} MiB; refused")
             )
             continue
+        data = path.read_bytes()
         try:
-            files[rel] = path.read_bytes().decode("utf-8")
+            files[rel] = data.decode("utf-8")
         except UnicodeDecodeError as e:
-            problems.append(Problem(rel, 0, 0, "", f"is not UTF-8 text (byte {e.start})"))
-    if problems:
-        raise SpecError(problems)
-    return files
+            start = data.rfind(b"\n", 0, e.start) + 1
+            line = data.count(b"\n", 0, e.start) + 1
+            col = len(data[start : e.start].decode("utf-8", "replace")) + 1
+            problems.append(
+                Problem(
+                    rel,
+                    line,
+                    col,
+                    "",
+                    f"is not UTF-8 text (byte 0x{data[e.start]:02x}); save the file as UTF-8",
+                )
+            )
+    return files, problems
 
 
 def parse_file(source: SpecFile, project_name: str, problems: list[Problem]) -> None:
     try:
-        data = yamlio.load(source.text)
+        document = yamlio.load_document(source.text)
     except yamlio.YAMLLoadError as e:
         if e.parts and not e.line:
             problems.append(source.where(e.parts, e.message))
         else:
             problems.append(Problem(source.file, e.line, e.col, e.path, e.message))
         return
+    data = document.data
     if data is None:
-        what = "the spec is empty" if source.file == project_name else "the environment is empty"
-        problems.append(
-            Problem(source.file, 1, 1, "", f"{what}; write {{}} for an empty environment")
+        what = (
+            "the project file is empty: it holds the project, apps and promotion order"
+            if source.file == project_name
+            else "the environment is empty; write {} for an empty environment"
         )
+        problems.append(Problem(source.file, 1, 1, "", what))
         return
     kind = "projectFile" if source.file == project_name else "environmentFile"
     # A null setting removes the key it overrides, so it is valid anywhere; values are data.
@@ -106,10 +139,27 @@ def parse_file(source: SpecFile, project_name: str, problems: list[Problem]) -> 
                 problems.append(
                     source.where((*path, key), f"unknown key{hint} (allowed here: {allowed})", True)
                 )
+            # The cross-file checks read known keys only: an unknown one does not stop them.
             continue
+        if error.validator == "required":
+            source.broken += [
+                (*path, key) for key in error.validator_value if key not in error.instance
+            ]
+        else:
+            source.broken.append(path)
         problems.append(source.where(path, _schema_message(error)))
     for path in _non_string_keys(data, ()):
+        source.broken.append(path)
         problems.append(source.where(path, "keys must be strings; quote the key", True))
+    big = _unsafe_integers(data, kind == "projectFile") if document.unsafe_integers else ()
+    for path, number in big:
+        problems.append(
+            source.where(
+                path,
+                f"{number} is outside ±(2^53-1): Helm and Argo CD read values as float64 and "
+                f'would change it; quote it to pass it exactly, as a string: "{number}"',
+            )
+        )
     source.data = data
 
 
@@ -131,7 +181,9 @@ def _schema_message(error: Any) -> str:
     kind = error.validator
     if kind == "type":
         expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        expected = [expected] if isinstance(expected, str) else expected
+        # In YAML's words, as _type_name says what was found.
+        expected = " or ".join({"object": "map", "array": "list"}.get(t, t) for t in expected)
         got = _type_name(error.instance)
         hint = (
             "; quote it to make it a string"
@@ -179,6 +231,36 @@ def _type_name(value: Any) -> str:
         dict: "a map",
         type(None): "null",
     }.get(type(value), type(value).__name__)
+
+
+def _unsafe_integers(data: Any, project: bool) -> Iterator[tuple[tuple[str | int, ...], int]]:
+    """Integers that Helm would change, in every values layer: apps, defaults.apps, environments."""
+    bases: tuple[tuple[str, ...], ...] = (
+        (("apps",), ("defaults", "apps")) if project else (("apps",),)
+    )
+    for base in bases:
+        apps = data
+        for part in base:
+            apps = apps.get(part) if isinstance(apps, dict) else None
+        if not isinstance(apps, dict):
+            continue
+        for app, settings in apps.items():
+            if isinstance(settings, dict) and "values" in settings:
+                yield from _integers_beyond(settings["values"], (*base, app, "values"))
+
+
+def _integers_beyond(
+    node: Any, path: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], int]]:
+    if type(node) is int:
+        if not -yamlio.MAX_SAFE_INTEGER <= node <= yamlio.MAX_SAFE_INTEGER:
+            yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _integers_beyond(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _integers_beyond(value, (*path, index))
 
 
 def _non_string_keys(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:

@@ -41,14 +41,23 @@ def _strip_nulls(value: Any) -> Any:
     return _copy(value)
 
 
+class NotAMapError(TypeError):
+    """``set_path`` met something other than a map on its way."""
+
+    def __init__(self, path: tuple[str, ...]) -> None:
+        super().__init__(".".join(path))
+        self.path = path
+        """The path, from the top of the data, of the value that is not a map."""
+
+
 def set_path(data: dict[str, Any], path: Sequence[str], value: Any) -> None:
-    """Set ``data[p0][p1]...`` to ``value``, creating maps; raises TypeError through a non-map."""
+    """Set ``data[p0][p1]...`` to ``value``, creating maps; NotAMapError through a non-map."""
     node = data
-    for part in path[:-1]:
+    for index, part in enumerate(path[:-1]):
         child = node.get(part)
         if child is None:
             child = node[part] = {}
         elif not isinstance(child, dict):
-            raise TypeError(part)
+            raise NotAMapError(tuple(path[: index + 1]))
         node = child
     node[path[-1]] = value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,11 +15,12 @@ from generator.spec.files import (
     SPEC_DIR,
     SpecFile,
     parse_file,
+    read_spec_dir,
     read_spec_files,
     spec_schema,
     without_null_settings,
 )
-from generator.spec.merge import deep_merge, set_path
+from generator.spec.merge import NotAMapError, deep_merge, set_path
 
 __all__ = [
     "PROJECT_FILE",
@@ -141,17 +142,23 @@ class Spec:
 
 def load_spec(root: Path) -> Spec:
     """Read, validate and merge ``root/environments``; raises SpecError with every problem found."""
-    return parse_spec(read_spec_files(root))
+    files, unreadable = read_spec_dir(root)
+    return parse_spec(files, unreadable)
 
 
-def parse_spec(files: Mapping[str, str]) -> Spec:
-    """Build the Spec from {path: text} (from disk, or from a git revision)."""
+def parse_spec(files: Mapping[str, str], unreadable: Sequence[Problem] = ()) -> Spec:
+    """Build the Spec from {path: text} (from disk, or from a git revision).
+
+    ``unreadable`` are the problems of spec files that could not be read: they are reported with
+    the rest, and each such file still counts as there (it is not "missing").
+    """
     sources = {name: SpecFile(name, text) for name, text in sorted(files.items())}
-    problems: list[Problem] = []
+    problems: list[Problem] = list(unreadable)
+    unparsed = {p.file for p in unreadable if p.file.endswith(".yaml")}
     project_name = f"{SPEC_DIR}/{PROJECT_FILE}"
-    if not sources:
+    if not sources and not problems:
         raise SpecError([Problem(SPEC_DIR, 0, 0, "", "the spec is empty: no .yaml files")])
-    if project_name not in sources:
+    if project_name not in sources and project_name not in unparsed:
         problems.append(
             Problem(
                 project_name, 0, 0, "", "missing: it holds the project, apps and promotion order"
@@ -159,12 +166,14 @@ def parse_spec(files: Mapping[str, str]) -> Spec:
         )
     for source in sources.values():
         parse_file(source, project_name, problems)
-    if problems:
-        raise SpecError(problems)
+    sources.update({name: SpecFile(name, "") for name in sorted(unparsed)})
+    # The cross-file checks run on whatever parsed, so that one run reports every problem.
     builder = _Builder(sources, project_name)
     spec = builder.build()
-    if builder.problems:
-        raise SpecError(builder.problems)
+    problems += builder.problems
+    if problems:
+        raise SpecError(problems)
+    assert spec is not None
     return spec
 
 
@@ -183,31 +192,70 @@ class _Builder:
 
     def __init__(self, sources: dict[str, SpecFile], project_name: str) -> None:
         self.sources = sources
-        self.project_source = sources[project_name]
+        self.project_name = project_name
         self.problems: list[Problem] = []
         self.prefix_ok = True
 
-    def fail(self, source: SpecFile, path: tuple[str | int, ...], message: str) -> None:
-        self.problems.append(source.where(path, message))
+    @property
+    def project_source(self) -> SpecFile:
+        return self.sources[self.project_name]
 
-    def build(self) -> Spec:
-        raw = self.project_source.data
-        # Nothing lies under the project file but defaults.apps, an override layer: elsewhere a
-        # null setting only means "not set". Nulls inside values are data for Helm.
-        doc = without_null_settings({k: v for k, v in raw.items() if k != "defaults"})
-        raw_defaults = raw.get("defaults") or {}
-        defaults = without_null_settings({k: v for k, v in raw_defaults.items() if k != "apps"})
-        defaults["apps"] = raw_defaults.get("apps") or {}
-        project = self._project(doc)
+    def fail(
+        self, source: SpecFile, path: tuple[str | int, ...], message: str, at_key: bool = False
+    ) -> None:
+        problem = source.where(path, message, at_key)
+        # Each environment repeats the checks of what it shares; say each problem once.
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def build(self) -> Spec | None:
+        """The Spec, or None when a file it needs did not parse (its problems are reported)."""
         env_sources = {
             Path(name).stem: source
             for name, source in self.sources.items()
-            if source is not self.project_source
+            if name != self.project_name
         }
-        order = self._order(doc["promotion"]["order"], env_sources)
+        for name, source in env_sources.items():
+            if problem := naming.dns_label_problem(name):
+                self.fail(source, (), "environment name (the file name) " + problem)
+        src = self.sources.get(self.project_name)
+        if src is None or not isinstance(src.data, dict) or () in src.broken:
+            return None
+        raw = src.data
+        # Nothing lies under the project file but defaults.apps, an override layer: elsewhere a
+        # null setting only means "not set". Nulls inside values are data for Helm.
+        doc = without_null_settings({k: v for k, v in raw.items() if k != "defaults"})
+        app_defs = doc.get("apps") if ("apps",) not in src.broken else None
+        for app in app_defs if isinstance(app_defs, dict) else ():
+            if isinstance(app, str) and (problem := naming.dns_label_problem(app)):
+                self.fail(src, ("apps", app), "app name " + problem)
+        project = None
+        if src.intact(("project",)) and src.intact(("promotion", "gates")):
+            project = self._project(doc)
+        order = None
+        if src.intact(("promotion", "order")):
+            order = self._order(doc["promotion"]["order"], env_sources)
+        # Single apps may be broken (they are left out below); anything else the environments
+        # are built from must be whole.
+        defaults_ok = not any(
+            bad[:1] == ("defaults",) and (bad[1:2] != ("apps",) or len(bad) < 3)
+            for bad in src.broken
+        )
+        if project is None or order is None or not defaults_ok or not isinstance(app_defs, dict):
+            return None
+        raw_defaults = raw.get("defaults") or {}
+        defaults = without_null_settings({k: v for k, v in raw_defaults.items() if k != "apps"})
+        defaults["apps"] = raw_defaults.get("apps") or {}
+        broken_apps = _broken_apps(src, ()) | _broken_apps(src, ("defaults",))
         environments = []
         for name in order:
-            env = self._environment(name, env_sources[name], project, doc["apps"], defaults)
+            source = env_sources[name]
+            if not isinstance(source.data, dict) or any(
+                bad[:1] != ("apps",) or len(bad) < 2 for bad in source.broken
+            ):
+                continue  # its own problems are reported; the checks below need all of it
+            skip = broken_apps | _broken_apps(source, ())
+            env = self._environment(name, source, project, app_defs, defaults, skip)
             if env is not None:
                 environments.append(env)
         self._check_collisions(environments)
@@ -247,9 +295,6 @@ class _Builder:
         name = settings["name"]
         if problem := naming.dns_label_problem(name):
             self.fail(src, ("project", "name"), problem)
-        for app in doc["apps"]:
-            if problem := naming.dns_label_problem(app):
-                self.fail(src, ("apps", app), "app name " + problem)
         prefix = settings.get("branchPrefix", naming.DEFAULT_BRANCH_PREFIX)
         self.prefix_ok = True
         if prefix and (problem := naming.branch_problem(prefix + "x")):
@@ -325,15 +370,17 @@ class _Builder:
             where = ("promotion", "order", index)
             if name in seen:
                 self.fail(src, where, f"environment {name!r} is listed twice; keep one")
+            elif problem := naming.dns_label_problem(name):
+                self.fail(src, where, "environment name " + problem)
             elif name not in env_sources:
                 self.fail(src, where, f"environment {name!r} has no file {SPEC_DIR}/{name}.yaml")
             else:
                 result.append(name)
             seen.add(name)
         for name, source in env_sources.items():
-            if problem := naming.dns_label_problem(name):
-                self.fail(source, (), "environment name (the file name) " + problem)
-            elif name not in seen:
+            if naming.dns_label_problem(name):
+                continue  # reported as a name
+            if name not in seen:
                 self.fail(
                     source,
                     (),
@@ -349,6 +396,7 @@ class _Builder:
         project: Project,
         app_defs: Mapping[str, Any],
         defaults: Mapping[str, Any],
+        skip: set[str | int],
     ) -> Environment | None:
         doc = deep_merge({k: v for k, v in defaults.items() if k != "apps"}, source.data)
         doc.pop("apps", None)
@@ -382,11 +430,21 @@ class _Builder:
                     )
         apps, disabled = [], []
         for app_name in sorted(app_defs):
+            if app_name in skip:
+                continue  # its problems are reported; merging it would only repeat them
             layers = [
                 app_defs[app_name],
                 (defaults.get("apps") or {}).get(app_name) or {},
                 (source.data.get("apps") or {}).get(app_name) or {},
             ]
+            origins = list(
+                zip(
+                    (self.project_source, self.project_source, source),
+                    (("apps", app_name), ("defaults", "apps", app_name), ("apps", app_name)),
+                    layers,
+                    strict=True,
+                )
+            )
             # The base is copied as it is (its null values reach Helm); overrides remove with null.
             merged: dict[str, Any] = deep_merge(layers[0], {})
             for layer in layers[1:]:
@@ -394,7 +452,7 @@ class _Builder:
             if merged.get("enabled", True) is False:
                 disabled.append(app_name)
                 continue
-            release = self._release(app_name, merged, source)
+            release = self._release(app_name, merged, source, origins)
             if release is not None:
                 apps.append(release)
         gates = doc.get("gates") or {}
@@ -422,7 +480,44 @@ class _Builder:
             disabled_apps=tuple(disabled),
         )
 
-    def _release(self, name: str, merged: Mapping[str, Any], source: SpecFile) -> AppRelease | None:
+    def _path_through_scalar(
+        self,
+        origins: Sequence[_Layer],
+        key: str,
+        default: str,
+        path: list[str],
+        blocker: tuple[str, ...],
+    ) -> None:
+        """tagPath (or pullPolicyPath) leads through a value that is not a map.
+
+        Said once, where the path is set, with the values line that blocks it; without a path
+        set, the default path is blamed on that values line.
+        """
+        dotted = ".".join(path)
+        through = "values." + ".".join(blocker)
+        values_at = _origin(origins, ("values", *blocker))
+        path_at = _origin(origins, ("image", key))
+        # The tag and the pull policy have places of their own: what blocks the path is in values.
+        assert values_at is not None
+        if path_at is None:
+            self.fail(
+                *values_at,
+                f"image.{key} is not set, so the {key.removesuffix('Path')} goes to values."
+                f"{default}, but {through} is not a map; set image.{key} to where the chart "
+                "takes it",
+            )
+            return
+        source, at = values_at
+        line, col = source.position(at)
+        self.fail(
+            *path_at,
+            f"cannot set values.{dotted}: {through} is not a map "
+            f"({source.file}:{line}:{col} sets it); point {key} elsewhere or make that a map",
+        )
+
+    def _release(
+        self, name: str, merged: Mapping[str, Any], source: SpecFile, origins: Sequence[_Layer]
+    ) -> AppRelease | None:
         fields = merged.get("chart") or {}
         missing = [key for key in ("repository", "name", "version") if not fields.get(key)]
         if missing:
@@ -433,9 +528,9 @@ class _Builder:
         chart = Chart(fields["repository"], fields["name"], fields["version"])
         release_name = merged.get("releaseName") or name
         if len(release_name) > 53:
+            set_by = _origin(origins, ("releaseName",))
             self.fail(
-                self.project_source,
-                ("apps", name),
+                *(set_by or (self.project_source, ("apps", name))),
                 f"the release name {release_name!r} is longer than Helm's 53 characters; "
                 "set a shorter releaseName",
             )
@@ -445,6 +540,23 @@ class _Builder:
         policy = None
         if tag is not None:
             policy = naming.pull_policy(tag, image.get("pullPolicy"))
+            tag_path = image.get("tagPath", "image.tag").split(".")
+            policy_path = image.get("pullPolicyPath", "image.pullPolicy").split(".")
+            shorter = min(len(tag_path), len(policy_path))
+            if tag_path[:shorter] == policy_path[:shorter]:
+                where = (
+                    _origin(origins, ("image", "pullPolicyPath"))
+                    or _origin(origins, ("image", "tagPath"))
+                    or _origin(origins, ("image",))
+                )
+                assert where is not None  # the tag is set, so some layer sets image
+                self.fail(
+                    *where,
+                    f"the tag goes to values.{'.'.join(tag_path)} and the pull policy to values."
+                    f"{'.'.join(policy_path)}: give each a place of its own "
+                    "(image.tagPath, image.pullPolicyPath)",
+                )
+                return None
             for key, default, value in (
                 ("tagPath", "image.tag", tag),
                 ("pullPolicyPath", "image.pullPolicy", policy),
@@ -452,16 +564,16 @@ class _Builder:
                 path = image.get(key, default).split(".")
                 try:
                     set_path(values, path, value)
-                except TypeError as e:
-                    self.fail(
-                        source,
-                        ("apps", name, "image", key),
-                        f"cannot set {'.'.join(path)}: values.{e} is not a map",
-                    )
+                except NotAMapError as e:
+                    self._path_through_scalar(origins, key, default, path, e.path)
                     return None
         global_values = values.pop("global", {})
         if not isinstance(global_values, dict):
-            self.fail(source, ("apps", name, "values", "global"), "global must be a map")
+            set_by = _origin(origins, ("values", "global"))
+            self.fail(
+                *(set_by or (source, ("apps", name, "values", "global"))),
+                "global must be a map (Helm shares it with every subchart)",
+            )
             return None
         wrapper: dict[str, Any] = {}
         if global_values:
@@ -475,3 +587,28 @@ class _Builder:
             pull_policy=policy,
             values=wrapper,
         )
+
+
+# One layer of an app's settings: the file, the path of the app in it, and what it sets there.
+_Layer = tuple[SpecFile, tuple[str | int, ...], Any]
+
+
+def _origin(
+    layers: Sequence[_Layer], path: tuple[str | int, ...]
+) -> tuple[SpecFile, tuple[str | int, ...]] | None:
+    """The layer whose setting at ``path`` wins the merge (the last one that sets it), and where."""
+    for source, base, data in reversed(layers):
+        node = data
+        for part in path:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if node is not None:
+            return source, (*base, *path)
+    return None
+
+
+def _broken_apps(source: SpecFile, base: tuple[str | int, ...]) -> set[str | int]:
+    """The apps under ``base + ("apps",)`` that failed the schema check in ``source``."""
+    depth = len(base) + 1
+    return {
+        bad[depth] for bad in source.broken if len(bad) > depth and bad[:depth] == (*base, "apps")
+    }

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from generator.cli import main
 from tests.conftest import git, snapshot_tree
 from tests.realclients import Helm
-from tests.test_verify import example_at, hello_project, render
+from tests.verify.test_verify import example_at, hello_project, render
 
 pytestmark = pytest.mark.clients
 

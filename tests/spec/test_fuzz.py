@@ -20,7 +20,7 @@ from generator.errors import GitopsGenError, SpecError
 from generator.render import plan as render
 from generator.spec import model as spec
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = {
     f"environments/{p.name}": p.read_text("utf-8")
     for p in sorted((REPO / "environments").glob("*.yaml"))

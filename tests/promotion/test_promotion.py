@@ -16,7 +16,7 @@ from generator.errors import GitError, UsageError
 from generator.promotion import state as promotion
 from generator.publish.branches import publish
 from tests.conftest import CRDS, git
-from tests.test_branches import promoter_round, set_host
+from tests.publish.test_branches import promoter_round, set_host
 
 ENVS = ("staging", "demo", "prod")
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from generator.cli import main
 from tests.conftest import git, init_dry_repo
-from tests.test_branches import set_host
+from tests.publish.test_branches import set_host
 
 
 def free_port() -> int:

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, init_dry_repo
-from tests.test_branches import ENVS, carried, note, refs, set_host
-from tests.test_transport import daemon  # noqa: F401 - the fixture
+from tests.publish.test_branches import ENVS, carried, note, refs, set_host
+from tests.publish.test_transport import daemon  # noqa: F401 - the fixture
 
 Remote = tuple[str, Path]  # (URL over git://, the bare repository on disk)
 

@@ -23,7 +23,7 @@ from generator.cli import main
 from generator.render import output
 from tests.conftest import snapshot_tree
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 import synth  # noqa: E402
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from generator.cli import main
 from generator.publish.branches import publish
 from tests.conftest import git
-from tests.test_branches import promoter_round, set_host
+from tests.publish.test_branches import promoter_round, set_host
 
 ENVS = ("staging", "demo", "prod")
 

@@ -64,7 +64,7 @@ def test_render_summarises_when_many_environments_change(tmp_path: Path) -> None
     import json
     import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
     import synth
 
     root = tmp_path / "repo"

@@ -26,8 +26,8 @@ from click.testing import CliRunner
 import generator
 from generator.cli import main
 from tests.conftest import EXAMPLE_SPEC, REPO, git, init_dry_repo
-from tests.test_limits import alias_bomb
-from tests.test_spec import MULTI_APP
+from tests.spec.test_limits import alias_bomb
+from tests.spec.test_spec import MULTI_APP
 
 Arrange = Callable[[Path], None]
 RENDER_AND_CHECK = (("render",), ("check",))

@@ -288,7 +288,7 @@ def diff_manifests(
         between = pair.base_env != pair.head_env
         normalize = _namespace_normalizer(pair.b_set.namespace, pair.a_set.namespace, between)
         label = f"{pair.base_env} → {pair.head_env}" if between else pair.head_env
-        result = _compare(label, pair.app, before, after, normalize)
+        result = compare_app(label, pair.app, before, after, normalize)
         if pair.before is None or pair.after is None:
             result.status = "added" if pair.before is None else "removed"
         else:
@@ -363,13 +363,14 @@ def _digest(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def _compare(
+def compare_app(
     label: str,
     app: str,
     before: tuple[list[Manifest], dict[Identity, set[Any]]],
     after: tuple[list[Manifest], dict[Identity, set[Any]]],
-    normalize: Callable[[Any, str], Any],
+    normalize: Callable[[Any, str], Any] = lambda value, side: value,
 ) -> AppManifests:
+    """One app's objects on each side (with the fields that vary per side) compared."""
     old = dict(_prepared(m, before[1], normalize, "base") for m in before[0])
     new = dict(_prepared(m, after[1], normalize, "head") for m in after[0])
     result = AppManifests(label, app, "changed", len(old), len(new))

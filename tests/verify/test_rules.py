@@ -70,7 +70,7 @@ def test_kube_versions() -> None:
     )
     assert resolve_version(None) == versions[-1]
     assert resolve_version("v1.33.4") == "1.33"
-    with pytest.raises(UsageError, match="not a Kubernetes version such as 1.33"):
+    with pytest.raises(UsageError, match=r"not a Kubernetes version such as 1\.33"):
         resolve_version("latest")
     with pytest.raises(UsageError, match=r"no schemas bundled for 1\.2; choose one of"):
         resolve_version("1.2")
@@ -101,6 +101,6 @@ def test_targets_need_a_rendered_tree_and_known_names(example_repo: Path) -> Non
         find_targets(example_repo, apps=["web"])
     (example_repo / "rendered/bootstrap/applications/demo/serviceradar.yaml").unlink()
     with pytest.raises(
-        UsageError, match="serviceradar.yaml is missing; run `gitops-gen render` first"
+        UsageError, match=r"serviceradar\.yaml is missing; run `gitops-gen render` first"
     ):
         find_targets(example_repo, envs=["demo"])

@@ -1,1 +1,74 @@
-"""Placeholder."""
+"""publish's guards, each as a user meets it: never backwards, other branches, no-op notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator.publish.branches import describe, publish
+from tests.conftest import git
+from tests.test_branches import ENVS, actions, carried, refs, set_host
+
+
+def test_a_publish_from_another_branch_does_not_stop_main(dry_repo: Path) -> None:
+    """A feature branch published first is not 'newer' than main's next commit: main commits."""
+    base = git(dry_repo, "rev-parse", "HEAD")
+    publish(dry_repo)
+    git(dry_repo, "checkout", "-q", "-b", "feature")
+    feature = set_host(dry_repo, "staging", "feature.example.com", "Try a staging host")
+    assert actions(publish(dry_repo)) == {
+        "staging": "committed",
+        "demo": "note",
+        "prod": "note",
+    }
+    git(dry_repo, "checkout", "-q", "main")
+    assert git(dry_repo, "rev-parse", "HEAD") == base
+    main = set_host(dry_repo, "prod", "prod2.example.com", "Move prod")
+    result = publish(dry_repo)
+    # staging's tree differs from the feature's, prod's changed, demo's is the same as before.
+    assert actions(result) == {"staging": "committed", "demo": "note", "prod": "committed"}
+    assert all(e.newer is None for e in result.environments)
+    for env in ENVS:
+        assert carried(dry_repo, f"environment/{env}-next") == main
+    lines = describe(result)
+    assert not any("skipped" in line for line in lines)
+    assert lines[-1] == f"published {main[:7]}: 3 environments updated locally"
+    assert feature != main
+
+
+def test_the_main_commit_a_feature_branched_from_is_older(dry_repo: Path) -> None:
+    """The other side of the rule: the feature's dry commit descends from HEAD, so it is newer."""
+    base = git(dry_repo, "rev-parse", "HEAD")
+    git(dry_repo, "checkout", "-q", "-b", "feature")
+    feature = set_host(dry_repo, "demo", "demo2.example.com", "Move demo")
+    publish(dry_repo)
+    before = refs(dry_repo)
+    git(dry_repo, "checkout", "-q", "main")
+    assert git(dry_repo, "rev-parse", "HEAD") == base
+    result = publish(dry_repo)
+    assert actions(result) == dict.fromkeys(ENVS, "skipped")
+    assert describe(result)[:3] == [
+        f"{env}: skipped (newer: {feature[:7]} is already there)" for env in ENVS
+    ]
+    assert describe(result)[-1] == f"{base[:7]} is already published"
+    assert refs(dry_repo) == before
+
+
+def test_a_no_op_commit_is_noted_and_says_so(dry_repo: Path) -> None:
+    first = publish(dry_repo)
+    tips = {e.name: e.commit for e in first.environments}
+    git(dry_repo, "commit", "-q", "--allow-empty", "-m", "Touch nothing")
+    head = git(dry_repo, "rev-parse", "HEAD")
+    result = publish(dry_repo)
+    assert actions(result) == dict.fromkeys(ENVS, "note")
+    for env in result.environments:
+        # the -next tip stays where it was and is reported as such
+        assert env.commit == env.previous == tips[env.name]
+        assert git(dry_repo, "rev-parse", f"environment/{env.name}-next") == tips[env.name]
+        assert carried(dry_repo, f"environment/{env.name}-next") == head
+    assert describe(result) == [
+        *(f"{env}: note on {tips[env][:7]} (tree unchanged)" for env in ENVS),
+        f"published {head[:7]}: 3 environments updated locally",
+    ]
+    again = publish(dry_repo)
+    assert actions(again) == dict.fromkeys(ENVS, "up-to-date")
+    assert describe(again)[-1] == f"{head[:7]} is already published"

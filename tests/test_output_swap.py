@@ -176,3 +176,12 @@ def test_a_render_after_a_kill_between_the_renames_ends_on_the_new_tree(
     now = snapshot_tree(example_repo / "rendered")
     assert now == expected_tree(example_repo) and now != old
     assert leftovers(example_repo) == []
+
+
+def test_a_failed_exchange_reports_the_kernels_reason(tmp_path: Path) -> None:
+    """renameat2's own errno is what the user reads, not a stale or empty one."""
+    (tmp_path / "rendered").mkdir()
+    with pytest.raises(OSError) as info:
+        output._exchange(tmp_path / "missing", tmp_path / "rendered", tmp_path)
+    assert info.value.errno == errno.ENOENT
+    assert (tmp_path / "rendered").is_dir()

@@ -72,3 +72,28 @@ def test_a_no_op_commit_is_noted_and_says_so(dry_repo: Path) -> None:
     again = publish(dry_repo)
     assert actions(again) == dict.fromkeys(ENVS, "up-to-date")
     assert describe(again)[-1] == f"{head[:7]} is already published"
+
+
+def test_a_note_is_never_left_below_a_tip_that_moved_meanwhile(dry_repo: Path) -> None:
+    """A -next tip moved by another writer (a hand-made commit that leaves the notes alone) while a
+    note-only publish runs: the note must not land on the commit that is no longer the tip. The
+    publish notices, retries, and notes the new tip."""
+    publish(dry_repo, only=["staging"])
+    git(dry_repo, "commit", "-q", "--allow-empty", "-m", "Touch nothing")
+    head = git(dry_repo, "rev-parse", "HEAD")
+    moved: list[str] = []
+
+    def interfere(message: str) -> None:
+        if message.startswith("building") and not moved:
+            tip = git(dry_repo, "rev-parse", "environment/staging-next")
+            by_hand = git(dry_repo, "commit-tree", f"{tip}^{{tree}}", "-p", tip, "-m", "By hand")
+            git(dry_repo, "update-ref", "refs/heads/environment/staging-next", by_hand, tip)
+            moved.append(by_hand)
+
+    result = publish(dry_repo, only=["staging"], progress=interfere, sleep=lambda s: 0)
+    assert moved
+    assert result.attempts == 2
+    assert actions(result) == {"staging": "note"}
+    assert result.environments[0].commit == moved[0]
+    assert git(dry_repo, "rev-parse", "environment/staging-next") == moved[0]
+    assert carried(dry_repo, moved[0]) == head

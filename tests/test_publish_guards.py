@@ -97,3 +97,18 @@ def test_a_note_is_never_left_below_a_tip_that_moved_meanwhile(dry_repo: Path) -
     assert result.environments[0].commit == moved[0]
     assert git(dry_repo, "rev-parse", "environment/staging-next") == moved[0]
     assert carried(dry_repo, moved[0]) == head
+
+
+def test_a_sha256_repository_tells_unchanged_trees_from_changed_ones(example_repo: Path) -> None:
+    """Tree entries are 32 bytes there: a no-op commit is still a note, a change still a commit."""
+    git(example_repo, "init", "-q", "--object-format=sha256")
+    git(example_repo, "add", ".")
+    git(example_repo, "commit", "-q", "-m", "Add the environments")
+    assert len(git(example_repo, "rev-parse", "HEAD")) == 64
+    publish(example_repo)
+    git(example_repo, "commit", "-q", "--allow-empty", "-m", "Touch nothing")
+    assert actions(publish(example_repo)) == dict.fromkeys(ENVS, "note")
+    head = set_host(example_repo, "demo", "demo2.example.com", "Move demo")
+    assert actions(publish(example_repo)) == {"staging": "note", "demo": "committed", "prod": "note"}
+    for env in ENVS:
+        assert carried(example_repo, f"environment/{env}-next") == head

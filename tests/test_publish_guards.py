@@ -112,3 +112,31 @@ def test_a_sha256_repository_tells_unchanged_trees_from_changed_ones(example_rep
     assert actions(publish(example_repo)) == {"staging": "note", "demo": "committed", "prod": "note"}
     for env in ENVS:
         assert carried(example_repo, f"environment/{env}-next") == head
+
+
+def test_a_new_environment_does_not_stop_the_others_from_being_decided(dry_repo: Path) -> None:
+    """staging has no branches yet (it is first in the order); demo and prod do."""
+    publish(dry_repo, only=["demo", "prod"])
+    git(dry_repo, "commit", "-q", "--allow-empty", "-m", "Touch nothing")
+    result = publish(dry_repo)
+    assert actions(result) == {"staging": "committed", "demo": "note", "prod": "note"}
+    assert result.environments[0].created == ("environment/staging", "environment/staging-next")
+
+
+def test_a_missing_active_branch_with_an_older_dry_commit_on_next_gets_a_commit(
+    dry_repo: Path,
+) -> None:
+    """The active branch was deleted, -next carries an older dry commit: HEAD is committed onto
+    -next, which also descends from the new active root."""
+    first = publish(dry_repo, only=["staging"]).environments[0].commit
+    git(dry_repo, "update-ref", "-d", "refs/heads/environment/staging")
+    head = set_host(dry_repo, "staging", "stg2.example.com", "Move staging")
+    result = publish(dry_repo, only=["staging"])
+    staging = result.environments[0]
+    assert staging.action == "committed" and staging.newer is None
+    assert staging.created == ("environment/staging",)
+    tip, active = git(
+        dry_repo, "rev-parse", "environment/staging-next", "environment/staging"
+    ).split()
+    assert git(dry_repo, "log", "-1", "--format=%P", tip) == f"{first} {active}"
+    assert carried(dry_repo, tip) == head

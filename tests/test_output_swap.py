@@ -181,7 +181,9 @@ def test_a_render_after_a_kill_between_the_renames_ends_on_the_new_tree(
 def test_a_failed_exchange_reports_the_kernels_reason(tmp_path: Path) -> None:
     """renameat2's own errno is what the user reads, not a stale or empty one."""
     (tmp_path / "rendered").mkdir()
-    with pytest.raises(OSError) as info:
-        output._exchange(tmp_path / "missing", tmp_path / "rendered", tmp_path)
-    assert info.value.errno == errno.ENOENT
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(OSError) as info:  # a path through a file: ENOTDIR, not a common errno
+        output._exchange(tmp_path / "a-file" / "staging", tmp_path / "rendered", tmp_path)
+    assert info.value.errno == errno.ENOTDIR
+    assert info.value.strerror == os.strerror(errno.ENOTDIR)
     assert (tmp_path / "rendered").is_dir()

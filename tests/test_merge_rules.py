@@ -33,8 +33,7 @@ promotion:
 
 def _web_values(build_tree: Callable[..., Path], tag_path: str, policy_path: str) -> object:
     files = {
-        name: text.format(tag_path=tag_path, policy_path=policy_path)
-        for name, text in SPEC.items()
+        name: text.format(tag_path=tag_path, policy_path=policy_path) for name, text in SPEC.items()
     }
     (dev,) = load_spec(build_tree(files)).environments
     return dev.apps[0].values
@@ -63,7 +62,7 @@ def test_set_path_at_each_depth() -> None:
     set_path(data, ["top"], 1)
     set_path(data, ["a", "b", "c"], 3)
     assert data == {"top": 1, "a": {"keep": 1, "b": {"c": 3}}}
-    with pytest.raises(TypeError, match="^b$"):
+    with pytest.raises(TypeError, match=r"^b$"):
         set_path({"a": {"b": [1]}}, ["a", "b", "c"], 1)
 
 

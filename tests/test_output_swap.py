@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +122,6 @@ def test_a_first_render_creates_rendered(
     if swap == "rename":
         monkeypatch.setenv("GITOPS_GEN_SWAP", "rename")
     expected = expected_tree(example_repo)
-    import shutil
-
     shutil.rmtree(example_repo / "rendered")
     code, out = render(example_repo)
     assert code == 0, out

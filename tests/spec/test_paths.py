@@ -1,5 +1,5 @@
 """Links inside the repository are followed; every path that leaves it is refused (those cases are
-in tests/test_bad_input.py, with their exact messages)."""
+in tests/cli/test_bad_input.py, with their exact messages)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The spec: what each setting turns on, and how problems are found (tests/test_bad_input.py holds
+"""The spec: what each setting turns on, and how problems are found (tests/cli/test_bad_input.py holds
 every class of bad input with its exact message)."""
 
 from __future__ import annotations

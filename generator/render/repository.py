@@ -37,12 +37,13 @@ def render_repository(root: Path) -> tuple[Plan, output.Changes]:
     plan = plan_repository(root)
     # What is on disk is read under the lock, so that a concurrent render cannot slip in between.
     with output.locked(root):
+        # First put back a tree that a killed run moved aside, so the changes are counted
+        # against what rendered/ really holds.
+        output.clean_leftovers(root)
         current = output.read_rendered(root)
         changes = output.compare(plan.files, current)
         if changes:
             output.write_atomically(root, plan.files, current)
-        else:
-            output.clean_leftovers(root)
     return plan, changes
 
 

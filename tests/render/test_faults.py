@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import random
 import shutil
@@ -458,3 +459,34 @@ def test_a_render_holds_the_lock_through_its_write(example_repo: Path) -> None:
                 proc.kill()
     assert leftovers(example_repo) == []
     assert cli(example_repo, "check")[0] == 0
+
+
+def test_the_render_after_a_kill_between_the_renames_counts_against_the_old_tree(
+    example_repo: Path,
+) -> None:
+    """The old tree waits in the backup folder; the next render puts it back before comparing, so
+    it reports what really changes (one environment), not every file as created."""
+    old = snapshot_tree(example_repo / "rendered")
+    change_demo(example_repo)
+    env = {**os.environ, "GITOPS_GEN_STOP_AT": "between-renames", "GITOPS_GEN_SWAP": "rename"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "-C", str(example_repo), "render"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not _stopped(proc.pid):
+        assert proc.poll() is None and time.monotonic() < deadline, "never got between the renames"
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    assert not (example_repo / "rendered").exists()
+    code, out = cli(example_repo, "render", "--format", "json")
+    assert code == 0, out
+    report = json.loads(out[: out.rindex("}") + 1])
+    assert report["created"] == [] and report["removed"] == []
+    groups = {output.group_of(path) for path in report["updated"]}
+    assert groups == {"bootstrap", "demo", "staging"}  # what change_demo touches, nothing more
+    assert snapshot_tree(example_repo / "rendered") != old
+    assert leftovers(example_repo) == []

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import tempfile
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -374,14 +373,13 @@ def compare_app(
     old = dict(_prepared(m, before[1], normalize, "base") for m in before[0])
     new = dict(_prepared(m, after[1], normalize, "head") for m in after[0])
     result = AppManifests(label, app, "changed", len(old), len(new))
-    for side, (manifests, varying) in (("base", before), ("head", after)):
-        for m in manifests:
-            for path in sorted(varying.get(m.identity, set()), key=str):
-                entry = f"{m.identity}: {yamlio.format_path(list(path))}"
-                if entry not in result.varies:
-                    result.varies.append(entry)
-        _ = side
-    result.varies.sort()
+    varies = {
+        f"{m.identity}: {yamlio.format_path(list(path))}"
+        for manifests, varying in (before, after)
+        for m in manifests
+        for path in varying.get(m.identity, set())
+    }
+    result.varies = sorted(varies)
     for identity in sorted(old.keys() | new.keys()):
         if identity not in new:
             result.objects.append(ObjectChange(identity, "removed", fields=_count(old[identity])))
@@ -410,11 +408,3 @@ def _count(data: Any) -> int:
     if isinstance(data, list):
         return sum(_count(v) for v in data) or 1
     return 1
-
-
-def summary_counts(diff: ManifestDiff) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for app in diff.apps:
-        for obj in app.objects:
-            counts[obj.status] += 1
-    return counts

@@ -227,6 +227,25 @@ def _stopped(pid: int) -> bool:
         return handle.read().rsplit(")", 1)[1].split()[0] == "T"
 
 
+def _render_stopped_at(root: Path, point: str, swap: str | None = None) -> subprocess.Popen[bytes]:
+    """A render that stops itself (SIGSTOP) at ``point``; fails the test if it never gets there."""
+    env = {**os.environ, "GITOPS_GEN_STOP_AT": point}
+    if swap is not None:
+        env["GITOPS_GEN_SWAP"] = swap
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "-C", str(root), "render"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not _stopped(proc.pid):
+        assert proc.poll() is None, f"render ended before reaching {point}"
+        assert time.monotonic() < deadline, f"render never reached {point}"
+        time.sleep(0.01)
+    return proc
+
+
 @pytest.mark.skipif(
     not Path("/proc/self/stat").exists(), reason="needs /proc to see a stopped process"
 )
@@ -250,18 +269,7 @@ def test_render_killed_at_each_step_leaves_old_or_new_tree(
     """
     old = snapshot_tree(example_repo / "rendered")
     change_demo(example_repo)
-    env = {**os.environ, "GITOPS_GEN_STOP_AT": point, "GITOPS_GEN_SWAP": swap_with}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "generator", "-C", str(example_repo), "render"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while not _stopped(proc.pid):
-        assert proc.poll() is None, f"render ended before reaching {point}: {proc.stderr}"
-        assert time.monotonic() < deadline, f"render never reached {point}"
-        time.sleep(0.01)
+    proc = _render_stopped_at(example_repo, point, swap_with)
     before_kill = leftovers(example_repo)
     proc.kill()
     proc.wait()
@@ -429,17 +437,7 @@ def test_a_render_holds_the_lock_through_its_write(example_repo: Path) -> None:
     import fcntl
 
     change_demo(example_repo)
-    env = {**os.environ, "GITOPS_GEN_STOP_AT": "staged"}
-    first = subprocess.Popen(
-        [sys.executable, "-m", "generator", "-C", str(example_repo), "render"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not _stopped(first.pid):
-        assert first.poll() is None and time.monotonic() < deadline, "render never got to staged"
-        time.sleep(0.01)
+    first = _render_stopped_at(example_repo, "staged")
     fd = os.open(example_repo, os.O_RDONLY)
     try:
         with pytest.raises(BlockingIOError):
@@ -468,17 +466,7 @@ def test_the_render_after_a_kill_between_the_renames_counts_against_the_old_tree
     it reports what really changes (one environment), not every file as created."""
     old = snapshot_tree(example_repo / "rendered")
     change_demo(example_repo)
-    env = {**os.environ, "GITOPS_GEN_STOP_AT": "between-renames", "GITOPS_GEN_SWAP": "rename"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "generator", "-C", str(example_repo), "render"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not _stopped(proc.pid):
-        assert proc.poll() is None and time.monotonic() < deadline, "never got between the renames"
-        time.sleep(0.01)
+    proc = _render_stopped_at(example_repo, "between-renames", "rename")
     proc.kill()
     proc.wait()
     assert not (example_repo / "rendered").exists()

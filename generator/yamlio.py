@@ -186,12 +186,18 @@ class Document:
     data: Any
     unsafe_integers: bool
     """It holds an integer beyond ±MAX_SAFE_INTEGER (noticed by the limits check, for free)."""
+    string_keys: bool = False
+    """Every mapping key is known to be a string (the fast path sees each key; False: unknown)."""
 
 
 def load_document(text: str) -> Document:
-    """``load``, and what the limits check noticed on its way through the document."""
+    """``load``, and what the limits check noticed on its way through the document.
+
+    The fast path checks the limits while it builds the document; whatever is over a limit, or
+    unusual, goes to ruamel's loader and the limits walk, which word every refusal.
+    """
     try:
-        data = _fast_load(text)
+        return _fast_load(text)
     except _Fallback:
         data = _load(text, "safe")
     return Document(data, check_limits(data))
@@ -235,12 +241,13 @@ def _plain(value: str) -> Any:
     raise _Fallback
 
 
-def _fast_load(text: str) -> Any:
+def _fast_load(text: str) -> Document:
     """ruamel's C parser, and a small constructor for the plain data spec and output files hold.
 
-    It gives exactly what ``_load(text, "safe")`` gives, several times faster; anything it does not
-    handle itself (anchors, aliases, tags, directives, merge keys, duplicate or complex keys,
-    unusual numbers, timestamps, every error) goes back to ruamel by raising _Fallback.
+    It gives exactly what ``_load(text, "safe")`` and ``check_limits`` give, several times faster;
+    anything it does not handle itself (anchors, aliases, tags, directives, merge keys, duplicate
+    or complex keys, unusual numbers, timestamps, anything over a limit, every error) goes back to
+    ruamel by raising _Fallback.
     """
     try:
         from _ruamel_yaml import CParser  # type: ignore[import-not-found]
@@ -257,7 +264,8 @@ def _fast_load(text: str) -> Any:
     # Each open collection: [container, pending key or _NO_KEY (maps) / None (lists)].
     stack: list[list[Any]] = []
     result: Any = None
-    documents = 0
+    documents = nodes = 0
+    unsafe, string_keys = False, True
     try:
         while True:
             event = get()
@@ -268,6 +276,8 @@ def _fast_load(text: str) -> Any:
                 if event.anchor is not None or event.tag is not None:
                     raise _Fallback
                 value = event.value
+                if len(value) > MAX_SCALAR_CHARS:
+                    raise _Fallback
                 if event.implicit[0]:
                     typed = plain_cache.get(value, _NO_KEY)
                     if typed is _NO_KEY:
@@ -275,6 +285,9 @@ def _fast_load(text: str) -> Any:
                         if len(plain_cache) < _PLAIN_CACHE_SIZE:
                             plain_cache[value] = typed
                     value = typed
+                    if type(value) is int and not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+                        unsafe = True
+                nodes += 1
             elif kind is mapping_start or kind is sequence_start:
                 if event.anchor is not None or event.tag is not None:
                     raise _Fallback
@@ -283,6 +296,7 @@ def _fast_load(text: str) -> Any:
                     raise _too_deep(stack)
                 container: Any = {} if kind is mapping_start else []
                 stack.append([container, _NO_KEY if kind is mapping_start else None])
+                nodes += 1
                 continue
             elif kind in closers:
                 value = stack.pop()[0]
@@ -305,6 +319,8 @@ def _fast_load(text: str) -> Any:
             elif top[1] is _NO_KEY:
                 if isinstance(value, (dict, list)) or value in container:
                     raise _Fallback
+                if type(value) is not str:
+                    string_keys = False
                 top[1] = value
             else:
                 container[top[1]] = value
@@ -315,7 +331,9 @@ def _fast_load(text: str) -> Any:
         raise _Fallback from None
     finally:
         parser.dispose()
-    return result
+    if nodes > MAX_NODES:  # counted as check_limits counts them (no aliases on this path)
+        raise _Fallback
+    return Document(result, unsafe, string_keys)
 
 
 def _too_deep(stack: list[list[Any]]) -> Exception:

@@ -148,7 +148,7 @@ def parse_file(source: SpecFile, project_name: str, problems: list[Problem]) -> 
         else:
             source.broken.append(path)
         problems.append(source.where(path, _schema_message(error)))
-    for path in _non_string_keys(data, ()):
+    for path in () if document.string_keys else _non_string_keys(data, ()):
         source.broken.append(path)
         problems.append(source.where(path, "keys must be strings; quote the key", True))
     big = _unsafe_integers(data, kind == "projectFile") if document.unsafe_integers else ()

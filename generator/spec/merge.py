@@ -12,10 +12,16 @@ def deep_merge(base: Any, override: Any) -> Any:
     - Two maps merge key by key, recursively.
     - A ``None`` value in ``override`` removes the key from the result.
     - Anything else (scalars, lists, a map over a scalar) replaces the base value whole.
+
+    The result shares every part that the merge leaves as it was with ``base`` or ``override``
+    (300 environments share one app's base values instead of holding 300 copies), so it must be
+    treated as read-only: ``set_path`` copies the maps it changes.
     """
     if not isinstance(base, Mapping) or not isinstance(override, Mapping):
         return _strip_nulls(override)
-    merged = {key: _copy(value) for key, value in base.items()}
+    if not override:
+        return base
+    merged = dict(base)
     for key, value in override.items():
         if value is None:
             merged.pop(key, None)
@@ -26,19 +32,11 @@ def deep_merge(base: Any, override: Any) -> Any:
     return merged
 
 
-def _copy(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value
-
-
 def _strip_nulls(value: Any) -> Any:
     """A map that arrives through an override has nothing to remove: its nulls mean 'absent'."""
     if isinstance(value, Mapping):
         return {key: _strip_nulls(item) for key, item in value.items() if item is not None}
-    return _copy(value)
+    return value
 
 
 class NotAMapError(TypeError):
@@ -51,13 +49,20 @@ class NotAMapError(TypeError):
 
 
 def set_path(data: dict[str, Any], path: Sequence[str], value: Any) -> None:
-    """Set ``data[p0][p1]...`` to ``value``, creating maps; NotAMapError through a non-map."""
+    """Set ``data[p0][p1]...`` to ``value``, creating maps; NotAMapError through a non-map.
+
+    Each map on the way is replaced by a copy, since merged maps are shared (``deep_merge``):
+    only ``data`` itself is changed in place.
+    """
     node = data
     for index, part in enumerate(path[:-1]):
         child = node.get(part)
         if child is None:
-            child = node[part] = {}
+            child = {}
         elif not isinstance(child, dict):
             raise NotAMapError(tuple(path[: index + 1]))
+        else:
+            child = dict(child)
+        node[part] = child
         node = child
     node[path[-1]] = value

@@ -445,7 +445,7 @@ class _Builder:
                     strict=True,
                 )
             )
-            # The base is copied as it is (its null values reach Helm); overrides remove with null.
+            # The base is taken as it is (its null values reach Helm); overrides remove with null.
             merged: dict[str, Any] = deep_merge(layers[0], {})
             for layer in layers[1:]:
                 merged = deep_merge(merged, layer)

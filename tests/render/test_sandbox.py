@@ -56,3 +56,39 @@ def test_ordinary_template_features_still_work(example_repo: Path) -> None:
     assert result.exit_code == 0, result.output
     readme = (example_repo / "rendered/environments/demo/README.md").read_text()
     assert readme == "# DEMO\napps: 1; demo-x; demo!\n"
+
+
+def test_spec_fields_take_the_fast_path_and_read_as_the_sandbox_reads_them(
+    example_repo: Path,
+) -> None:
+    """Reads of the spec's own fields skip the sandbox's checks, and give what the checks give."""
+    import dataclasses
+
+    import jinja2.sandbox
+
+    from generator.render import templating
+    from generator.spec.model import load_spec
+
+    spec = load_spec(example_repo)
+    env = spec.environments[0]
+    objects = [spec, spec.project, spec.project.scm, env, env.sync, *env.apps, env.apps[0].chart]
+    fast = templating.make_environment()
+    slow = jinja2.sandbox.ImmutableSandboxedEnvironment()
+    seen = set()
+    for obj in objects:
+        for field in dataclasses.fields(obj):
+            assert fast.getattr(obj, field.name) is slow.getattr(obj, field.name)
+            seen.add(type(obj).__name__)
+    assert {"Spec", "Project", "Environment", "AppRelease", "Chart"} <= seen
+    # Everything else goes through the sandbox: names with "_", methods, properties, other types.
+    assert isinstance(fast.getattr(env, "__class__"), jinja2.Undefined)
+    assert isinstance(fast.getattr(env, "__dataclass_fields__"), jinja2.Undefined)
+    assert fast.getattr(env, "next_branch") == env.next_branch
+    assert templating._spec_fields(dict) == frozenset()
+
+    @dataclasses.dataclass
+    class Mutable:
+        name: str
+
+    assert templating._spec_fields(Mutable) == frozenset()
+    assert templating._spec_fields(type(env)) == frozenset(f.name for f in dataclasses.fields(env))

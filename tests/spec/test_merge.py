@@ -31,12 +31,28 @@ def test_scalar_replaces_map_and_map_replaces_scalar() -> None:
 
 
 def test_inputs_are_not_modified() -> None:
-    base = {"a": {"b": [1]}}
-    override = {"a": {"c": 2}}
+    base = {"a": {"b": [1], "d": {"e": 1}}, "x": None}
+    override = {"a": {"c": 2, "d": None}, "x": {"y": None, "z": 1}}
     merged = deep_merge(base, override)
-    merged["a"]["b"].append(2)
-    assert base == {"a": {"b": [1]}}
-    assert override == {"a": {"c": 2}}
+    assert merged == {"a": {"b": [1], "c": 2}, "x": {"z": 1}}
+    assert base == {"a": {"b": [1], "d": {"e": 1}}, "x": None}
+    assert override == {"a": {"c": 2, "d": None}, "x": {"y": None, "z": 1}}
+
+
+def test_set_path_on_a_merged_map_leaves_every_layer_alone() -> None:
+    """Merged maps share the parts a merge leaves as they were (one app's base values serve
+    every environment), so setting the image tag in one environment copies the maps on its way."""
+    base = {"image": {"repository": "nginx", "tag": "base"}, "deep": {"a": {"b": {"c": 1}}}}
+    staging = deep_merge(base, {"replicas": 1})
+    prod = deep_merge(base, {"replicas": 3})
+    assert staging["image"] is base["image"]  # shared until written
+    set_path(staging, ["image", "tag"], "v2")
+    set_path(staging, ["deep", "a", "b", "c"], 2)
+    assert base == {"image": {"repository": "nginx", "tag": "base"}, "deep": {"a": {"b": {"c": 1}}}}
+    assert prod["image"] == {"repository": "nginx", "tag": "base"}
+    assert prod["deep"] == {"a": {"b": {"c": 1}}}
+    assert staging["image"] == {"repository": "nginx", "tag": "v2"}
+    assert staging["deep"] == {"a": {"b": {"c": 2}}}
 
 
 def test_set_path_creates_maps_and_refuses_scalars() -> None:

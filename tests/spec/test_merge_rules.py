@@ -72,13 +72,18 @@ def test_null_inside_a_new_map_and_inside_a_replaced_scalar_means_absent() -> No
     assert deep_merge(None, {"a": None, "b": [1, None]}) == {"b": [1, None]}
 
 
-def test_nested_lists_and_maps_are_copies() -> None:
-    base = {"a": [{"b": [1]}], "m": {"n": {"o": 1}}}
-    merged = deep_merge(base, {"x": 1})
-    merged["a"][0]["b"].append(2)
-    merged["m"]["n"]["o"] = 2
-    assert base == {"a": [{"b": [1]}], "m": {"n": {"o": 1}}}
-    override = {"new": {"deep": [1]}}
+def test_only_the_maps_a_layer_changes_are_new() -> None:
+    """The merge shares what it leaves as it was, and builds a new map for every map it changes,
+    so neither input is ever changed (set_path copies on its way: test_merge.py)."""
+    base = {"a": [{"b": [1]}], "m": {"n": {"o": 1}, "p": {"q": 1}}}
+    merged = deep_merge(base, {"x": 1, "m": {"n": {"o": 2}}})
+    assert merged == {"a": [{"b": [1]}], "m": {"n": {"o": 2}, "p": {"q": 1}}, "x": 1}
+    assert merged is not base and merged["m"] is not base["m"]
+    assert merged["a"] is base["a"] and merged["m"]["p"] is base["m"]["p"]
+    assert base == {"a": [{"b": [1]}], "m": {"n": {"o": 1}, "p": {"q": 1}}}
+    assert deep_merge(base, {}) is base
+    override = {"new": {"deep": [1], "gone": None}}
     merged = deep_merge({}, override)
-    merged["new"]["deep"].append(2)
-    assert override == {"new": {"deep": [1]}}
+    assert merged == {"new": {"deep": [1]}}
+    assert merged["new"]["deep"] is override["new"]["deep"]
+    assert override == {"new": {"deep": [1], "gone": None}}

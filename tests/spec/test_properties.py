@@ -226,7 +226,18 @@ def test_fast_loader_equals_ruamel_on_any_style(data: Any) -> None:
             fast = yamlio._fast_load(text)
         except yamlio._Fallback:
             continue
-        assert same(fast, slow), text[:300]
+        assert same(fast.data, slow), text[:300]
+        # What the fast path notices on its way equals what the walks over the slow result find.
+        assert fast.unsafe_integers == yamlio.check_limits(slow)
+        assert fast.string_keys == _only_string_keys(slow)
+
+
+def _only_string_keys(node: Any) -> bool:
+    if isinstance(node, dict):
+        return all(type(k) is str and _only_string_keys(v) for k, v in node.items())
+    if isinstance(node, list):
+        return all(map(_only_string_keys, node))
+    return True
 
 
 # --- the compiled schema checks equal jsonschema -------------------------------------------------

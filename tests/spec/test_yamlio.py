@@ -285,3 +285,53 @@ def test_the_locator_reads_yaml_1_2_that_libyaml_refuses() -> None:
     text = "chart: {repository: oci://ghcr.io/x/charts, name: x}\nversion: [1, 2]\n"
     assert Locator(text).locate(("version", 1)) == (2, 14)
     assert Locator(text).locate(("chart", "name")) == (1, 51)
+
+
+@pytest.mark.parametrize(
+    ("text", "unsafe", "string_keys"),
+    [
+        ("a: 1\nb: [x, {c: 2}]\n", False, True),
+        (f"a: {2**53 - 1}\nb: {-(2**53 - 1)}\n", False, True),
+        (f"a: {2**53}\n", True, True),
+        (f"a: [{-(2**53)}]\n", True, True),
+        (f'a: "{2**53}"\n', False, True),  # quoted: a string, passed exactly
+        ("1: a\n", False, False),
+        ("a: {true: b}\n", False, False),
+        ("a: {null: b}\n", False, False),
+        ('"1": a\n', False, True),
+    ],
+)
+def test_the_fast_path_notices_big_integers_and_keys_that_are_not_strings(
+    text: str, unsafe: bool, string_keys: bool
+) -> None:
+    """The fast loader checks the limits while it builds the document (no walk afterwards)."""
+    document = yamlio._fast_load(text)
+    assert document.data == yamlio._load(text, "safe")
+    assert document.unsafe_integers is unsafe
+    assert document.string_keys is string_keys
+    assert yamlio.load_document(text) == document
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "x" * (yamlio.MAX_SCALAR_CHARS + 1) + "\n",  # a string over the limit
+        "[" * (yamlio.MAX_DEPTH + 2) + "]" * (yamlio.MAX_DEPTH + 2) + "\n",  # too deep
+        "a: &x 1\nb: *x\n",  # an alias
+    ],
+)
+def test_the_fast_path_leaves_limits_and_aliases_to_ruamel(text: str) -> None:
+    """Over a limit, the fast path hands over, and the refusal is worded by the limits walk."""
+    with pytest.raises((yamlio._Fallback, yamlio.YAMLLoadError)):
+        yamlio._fast_load(text)
+
+
+def test_a_document_over_the_node_limit_is_refused_with_the_walk_s_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(yamlio, "MAX_NODES", 5)
+    with pytest.raises(yamlio._Fallback):
+        yamlio._fast_load("[1, 2, 3, 4, 5]\n")
+    with pytest.raises(yamlio.YAMLLoadError, match="more than 5 nodes"):
+        yamlio.load_document("[1, 2, 3, 4, 5]\n")
+    assert yamlio._fast_load("[1, 2, 3, 4]\n").data == [1, 2, 3, 4]

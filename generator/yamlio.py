@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from generator import yamlblock
+
 # Limits that keep hostile input from hanging the tool or exhausting memory.
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_SCALAR_CHARS = 256 * 1024
@@ -197,6 +199,13 @@ def load_document(text: str) -> Document:
     unusual, goes to ruamel's loader and the limits walk, which word every refusal.
     """
     try:
+        data, seen = yamlblock.read(
+            text, _plain_scalar, MAX_DEPTH, MAX_NODES, MAX_SCALAR_CHARS, MAX_SAFE_INTEGER
+        )
+        return Document(data, seen.unsafe, seen.string_keys)
+    except (yamlblock.Unread, _Fallback):
+        pass
+    try:
         return _fast_load(text)
     except _Fallback:
         data = _load(text, "safe")
@@ -241,6 +250,16 @@ def _plain(value: str) -> Any:
     raise _Fallback
 
 
+def _plain_scalar(value: str) -> Any:
+    """``_plain``, memoised: plain scalars repeat (keys above all); typed values are immutable."""
+    typed = _plain_cache.get(value, _NO_KEY)
+    if typed is _NO_KEY:
+        typed = _plain(value)
+        if len(_plain_cache) < _PLAIN_CACHE_SIZE:
+            _plain_cache[value] = typed
+    return typed
+
+
 def _fast_load(text: str) -> Document:
     """ruamel's C parser, and a small constructor for the plain data spec and output files hold.
 
@@ -280,11 +299,7 @@ def _fast_load(text: str) -> Document:
                     raise _Fallback
                 if event.implicit[0]:
                     typed = plain_cache.get(value, _NO_KEY)
-                    if typed is _NO_KEY:
-                        typed = _plain(value)
-                        if len(plain_cache) < _PLAIN_CACHE_SIZE:
-                            plain_cache[value] = typed
-                    value = typed
+                    value = _plain_scalar(value) if typed is _NO_KEY else typed
                     if type(value) is int and not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
                         unsafe = True
                 nodes += 1
@@ -585,6 +600,10 @@ def _literal_block(text: str, indent: int) -> str | None:
 
 def scalar(value: Any, indent: int = 0) -> str:
     """One scalar as YAML text that every reader takes back as exactly ``value``."""
+    if type(value) is str:
+        text = _strings.get(value)
+        if text is not None:
+            return text
     if value is None:
         return "null"
     if value is True:
@@ -608,9 +627,19 @@ def scalar(value: Any, indent: int = 0) -> str:
     if not isinstance(value, str):
         raise TypeError(f"cannot write a {type(value).__name__} as YAML")
     if is_plain_safe(value):
-        return value
-    block = _literal_block(value, indent)
-    return block if block is not None else _quote(value)
+        text = value
+    else:
+        block = _literal_block(value, indent)
+        if block is not None:
+            return block  # its lines carry the indentation: not kept
+        text = _quote(value)
+    if type(value) is str and len(_strings) < 50_000:
+        _strings[value] = text
+    return text
+
+
+# One-line strings -> their YAML text (the same at any indentation); values repeat across documents.
+_strings: dict[str, str] = {}
 
 
 # YAML readers (libyaml, PyYAML, go-yaml) take an implicit key only when it is at most 1024
@@ -639,7 +668,7 @@ def _key(key: Any) -> str:
 def _emit(value: Any, indent: int, out: list[str], sort_keys: bool) -> None:
     """Append ``value`` as the body of a block node at ``indent`` (each item starts a new line)."""
     pad = " " * indent
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         keys = sorted(value) if sort_keys else list(value)
         for key in keys:
             item = value[key]
@@ -648,7 +677,7 @@ def _emit(value: Any, indent: int, out: list[str], sort_keys: bool) -> None:
     else:
         for item in value:
             out.append(f"\n{pad}-")
-            if isinstance(item, Mapping) and item:
+            if (type(item) is dict or isinstance(item, Mapping)) and item:
                 keys = sorted(item) if sort_keys else list(item)
                 first = True
                 for key in keys:
@@ -660,7 +689,10 @@ def _emit(value: Any, indent: int, out: list[str], sort_keys: bool) -> None:
 
 
 def _emit_child(item: Any, indent: int, out: list[str], sort_keys: bool) -> None:
-    if isinstance(item, Mapping):
+    kind = type(item)
+    if kind is str or kind is int or kind is bool or item is None or kind is float:
+        out.append(" " + scalar(item, indent + 2))
+    elif kind is dict or isinstance(item, Mapping):
         if item:
             _emit(item, indent + 2, out, sort_keys)
         else:

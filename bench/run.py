@@ -4,7 +4,9 @@
     python bench/run.py --example            # the bundled example (3 environments)
 
 Each step runs as its own process; the table shows wall time (median, min, max over --repeat
-runs) and the peak resident set size of the process (os.wait4's ru_maxrss).  Steps whose command
+runs) and the peak resident set size of the process (os.wait4's ru_maxrss).  Render from scratch
+runs in turn with a floor writer (bench/floor.py: the same files written by a plain loop), each
+run in a fresh folder, and the ratio of the two is printed.  Steps whose command
 does not exist in this build (publish, diff) print "n/a".  The peer (make-argocd-fly, pinned
 below) is installed from PyPI into bench/.venv-peer on first use unless --peer-exe or --no-peer.
 """
@@ -181,15 +183,11 @@ def bench_ours(
     rendered = repo / "rendered"
     steps: list[Step] = []
     run_measured([*run, "render"], env)  # warm-up (bytecode, page cache); not counted
-
-    def wipe(_: int) -> None:
-        shutil.rmtree(rendered, ignore_errors=True)
-
-    steps.append(
-        measure(Step("render (from scratch)"), args.repeat, lambda _: [*run, "render"], env, wipe)
-    )
     files, size = tree_stats(rendered)
-    info = {"rendered_files": files, "rendered_bytes": size}
+    info: dict[str, object] = {"rendered_files": files, "rendered_bytes": size}
+    scratch, floor = render_and_floor(args, work, repo, tool, env)
+    steps += [scratch, floor]
+    info["floor_ratio"] = floor_ratio(scratch, floor)
     steps.append(measure(Step("render (no change)"), args.repeat, lambda _: [*run, "render"], env))
     steps.append(measure(Step("check"), args.repeat, lambda _: [*run, "check"], env))
 
@@ -245,6 +243,52 @@ def bench_ours(
         diff.note = "no diff command in this build"
     steps.append(diff)
     return steps, info
+
+
+def render_and_floor(
+    args: argparse.Namespace, work: Path, repo: Path, tool: list[str], env: dict[str, str]
+) -> tuple[Step, Step]:
+    """Render from scratch against the floor writer (bench/floor.py), in turn, each run in a
+    folder of its own that nothing was ever deleted from.
+
+    On some disks, creating files just after a large delete is several times slower for a
+    while, whoever writes; so nothing is removed between runs (the work folder goes at the end).
+    """
+    import pickle
+
+    tree = {
+        p.relative_to(repo / "rendered").as_posix(): p.read_bytes()
+        for p in sorted((repo / "rendered").rglob("*"))
+        if p.is_file()
+    }
+    pickled = work / "floor-input.pickle"
+    pickled.write_bytes(pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
+    floor_argv = [sys.executable, str(HERE / "floor.py"), str(pickled)]
+    scratch, floor = Step("render (from scratch)"), Step("floor writer (same files)")
+    for i in range(args.repeat):
+        fresh = work / f"scratch-{i}"
+        fresh.mkdir()
+        for name in ("environments", "templates"):
+            if (repo / name).is_dir():
+                shutil.copytree(repo / name, fresh / name)
+        pair = [
+            (scratch, [*tool, "-C", str(fresh), "render"]),
+            (floor, [*floor_argv, str(work / f"floor-{i}")]),
+        ]
+        for step, argv in pair if i % 2 == 0 else reversed(pair):
+            wall, rss, _ = run_measured(argv, env)
+            step.walls.append(wall)
+            step.rss_kib.append(rss)
+    return scratch, floor
+
+
+def floor_ratio(scratch: Step, floor: Step) -> dict[str, float]:
+    """render / floor: of the medians, and the median of the ratios run by run."""
+    pairs = [a / b for a, b in zip(scratch.walls, floor.walls, strict=True)]
+    return {
+        "of_medians": round(statistics.median(scratch.walls) / statistics.median(floor.walls), 2),
+        "median_of_pairs": round(statistics.median(pairs), 2),
+    }
 
 
 def _example_change(repo: Path) -> None:
@@ -306,6 +350,13 @@ def fmt_table(result: dict) -> str:
                 f"| {row['step']:<32} | {'n/a':>8} | {'n/a':>7} | {'n/a':>7} | {'n/a':>12} |"
                 + (f" {row['note']}" if row["note"] else "")
             )
+    ratio = result["info"].get("floor_ratio")
+    if ratio is not None:
+        lines.append("")
+        lines.append(
+            f"render (from scratch) / floor writer: {ratio['of_medians']:.2f}x of the medians, "
+            f"{ratio['median_of_pairs']:.2f}x the median of run-by-run ratios"
+        )
     if result.get("peer_ratio") is not None:
         lines.append("")
         lines.append(
@@ -347,7 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             peer_step, peer_info = bench_peer(args, work, env, peer_exe)
             steps.append(peer_step)
             info.update(peer_info)
-            ratio = statistics.median(peer_step.walls) / statistics.median(steps[0].walls)
+            scratch = next(s for s in steps if s.name == "render (from scratch)")
+            ratio = statistics.median(peer_step.walls) / statistics.median(scratch.walls)
     except Failed as e:
         print(f"benchmark failed: {e}", file=sys.stderr)
         return 1

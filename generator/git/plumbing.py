@@ -191,7 +191,13 @@ def update_refs(root: Path, updates: Sequence[tuple[str, str | None, str | None]
         else:
             lines.append(f"update {ref} {new} {old}")
     lines += ["prepare", "commit", ""]
-    run_git(root, "update-ref", "--stdin", input="\n".join(lines).encode())
+    result = run_git(root, "update-ref", "--stdin", input="\n".join(lines).encode(), check=False)
+    if result.returncode != 0:
+        detail = failure_reason(result.stderr) or f"exit {result.returncode}"
+        # git reports a failure after "prepare" (every ref locked and checked) as "commit: ...":
+        # it may have moved some refs already (files backend: a reflog it cannot write).
+        partly = " part way (some refs may have moved)" if detail.startswith("commit:") else ""
+        raise GitError(f"git update-ref failed{partly}: {detail}")
 
 
 def fast_import(root: Path, stream: bytes, marks_file: Path) -> dict[int, str]:

@@ -302,8 +302,12 @@ def _ref_updates(
     A noted -next tip is listed with new == old: it must still be the tip when the notes land,
     or an older publisher's commit pushed meanwhile would end up on -next with our note
     stranded below it.
+
+    The notes ref comes first: if git fails part way through moving the refs (a reflog it cannot
+    write), every branch that moved has its note, and a note on a commit that no branch has yet
+    is harmless: the next run makes that commit again, with the same id.
     """
-    updates: list[tuple[str, str, str | None]] = []
+    updates: list[tuple[str, str, str | None]] = [(NOTES_REF, notes, snap.notes)] if notes else []
     for step in steps:
         env = step.env
         if env.name in roots:
@@ -312,8 +316,6 @@ def _ref_updates(
         old_tip = snap.heads.get(env.next_branch)
         if new_tip and (new_tip != old_tip or step.action == "note"):
             updates.append((f"refs/heads/{env.next_branch}", new_tip, old_tip))
-    if notes:
-        updates.append((NOTES_REF, notes, snap.notes))
     return updates
 
 

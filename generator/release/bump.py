@@ -14,7 +14,8 @@ from generator.errors import Problem, UsageError
 from generator.release.tags import DEFAULT_PREFIX, strip_v
 from generator.render.output import Changes
 from generator.spec import naming
-from generator.spec.model import PROJECT_FILE, SPEC_DIR, Spec, parse_spec, read_spec_files
+from generator.spec.files import PROJECT_FILE, SPEC_DIR, read_spec_files
+from generator.spec.model import Spec, parse_spec
 from generator.yamlspans import Path_, Span, position, scalar_spans
 
 PROJECT_PATH = f"{SPEC_DIR}/{PROJECT_FILE}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from generator.diff.compare import BOOTSTRAP, Diff, ObjectDiff, Section
+from generator.diff.compare import BOOTSTRAP, Diff, Section
+from generator.diff.files import ObjectDiff
 from generator.diff.wording import (
     README_LINE,
     change_line,

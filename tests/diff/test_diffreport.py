@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.diff.compare import Diff, ObjectDiff, Section, Side, compare_trees
+from generator.diff.compare import Diff, Section, Side, compare_trees
 from generator.diff.data import MISSING, Change, compare_data
 from generator.diff.facts import SummaryItem
+from generator.diff.files import ObjectDiff
 from generator.diff.markdown import MARKER, format_markdown, md_code
 from generator.diff.report import format_json, format_text
 from generator.diff.wording import show_value

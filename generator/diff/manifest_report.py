@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from generator.diff.data import MISSING, Change
-from generator.diff.manifests import AppManifests, ManifestDiff, ObjectChange
+from generator.diff.manifests import ManifestDiff
 from generator.diff.markdown import md_cell, md_code
+from generator.diff.objects import AppManifests, ObjectChange
 from generator.diff.report import change_json
 from generator.diff.wording import show_value
 

@@ -7,7 +7,8 @@ import textwrap
 import pytest
 
 from generator.diff.hazards import find_hazards
-from generator.diff.manifests import AppSettings, compare_app
+from generator.diff.manifests import AppSettings
+from generator.diff.objects import compare_app
 from generator.helm.manifests import parse
 
 STATEFULSET = """\

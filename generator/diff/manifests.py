@@ -30,11 +30,9 @@ from generator.helm.runner import Helm
 
 @dataclass(frozen=True, slots=True)
 class AppSettings:
-    release: str
-    namespace: str
+    release: Release
     prune: bool
-    value_files: tuple[str, ...] = ()
-    skip_crds: bool = False
+    """The Application's automated sync prunes: what is gone from the chart is deleted."""
 
 
 @dataclass(slots=True)
@@ -107,16 +105,8 @@ def _settings(trees: Sequence[Tree | None], env: str, app: str) -> AppSettings:
         text = tree.files.get(f"bootstrap/applications/{env}/{app}.yaml")
         if text is not None:
             data = yamlio.load(text)
-            spec = data.get("spec", {})
-            helm = (spec.get("source") or {}).get("helm") or {}
-            automated = (spec.get("syncPolicy") or {}).get("automated") or {}
-            return AppSettings(
-                release=str(helm.get("releaseName") or data["metadata"]["name"]),
-                namespace=str((spec.get("destination") or {}).get("namespace") or "default"),
-                prune=bool(automated.get("prune")),
-                value_files=tuple(str(v) for v in helm.get("valueFiles") or ()),
-                skip_crds=bool(helm.get("skipCrds")),
-            )
+            automated = (data.get("spec", {}).get("syncPolicy") or {}).get("automated") or {}
+            return AppSettings(Release.from_application(data), bool(automated.get("prune")))
     for tree in trees:
         if tree is not None and tree.spec is not None:
             for environment in tree.spec.environments:
@@ -125,9 +115,10 @@ def _settings(trees: Sequence[Tree | None], env: str, app: str) -> AppSettings:
                 for release in environment.apps:
                     if release.name == app:
                         return AppSettings(
-                            release.release_name, environment.namespace, environment.sync.prune
+                            Release(release.release_name, environment.namespace),
+                            environment.sync.prune,
                         )
-    return AppSettings(app, env, True)
+    return AppSettings(Release(app, env), True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +165,15 @@ def _render(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, "utf-8")
         deps = _dependencies(job.files)
-        settings = job.settings
-        release = Release(
-            settings.release, settings.namespace, settings.value_files, settings.skip_crds
-        )
         renderer = Renderer(
-            source, deps, release, helm, archives, kube_version, api_versions, Path(scratch)
+            source,
+            deps,
+            job.settings.release,
+            helm,
+            archives,
+            kube_version,
+            api_versions,
+            Path(scratch),
         )
         try:
             first = parse(renderer.render())
@@ -253,7 +247,9 @@ def diff_manifests(
         before = by_job.get(("base", pair.base_env, pair.app), ([], {}))
         after = by_job.get(("head", pair.head_env, pair.app), ([], {}))
         between = pair.base_env != pair.head_env
-        normalize = _namespace_normalizer(pair.b_set.namespace, pair.a_set.namespace, between)
+        normalize = _namespace_normalizer(
+            pair.b_set.release.namespace, pair.a_set.release.namespace, between
+        )
         label = f"{pair.base_env} → {pair.head_env}" if between else pair.head_env
         result = compare_app(label, pair.app, before, after, normalize)
         if pair.before is None or pair.after is None:

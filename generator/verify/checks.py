@@ -47,7 +47,7 @@ def check_objects(result: TargetResult, manifests: list[Manifest], validator: An
                     object=identity,
                 )
             )
-        elif identity.namespace and identity.namespace != target.namespace:
+        elif identity.namespace and identity.namespace != target.release.namespace:
             result.findings.append(
                 Finding(
                     "warning",
@@ -55,7 +55,7 @@ def check_objects(result: TargetResult, manifests: list[Manifest], validator: An
                     target.env,
                     target.app,
                     f"lands in namespace {identity.namespace}, outside the Application's "
-                    f"destination {target.namespace}",
+                    f"destination {target.release.namespace}",
                     object=identity,
                 )
             )

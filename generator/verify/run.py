@@ -40,16 +40,9 @@ class Target:
     env: str
     app: str
     chart_dir: Path
-    release: str
-    namespace: str
+    release: Release
     image_tag: str | None
     dependencies: tuple[ChartRef, ...]
-    value_files: tuple[str, ...] = ()
-    skip_crds: bool = False
-
-    @property
-    def helm_release(self) -> Release:
-        return Release(self.release, self.namespace, self.value_files, self.skip_crds)
 
     @property
     def pinned(self) -> bool:
@@ -101,7 +94,6 @@ def _target(root: Path, env: str, app: str, image_tag: str | None) -> Target:
         raise UsageError(f"{where} is missing; run `gitops-gen render` first")
     application = yamlio.load(application_file.read_text("utf-8"))
     source = application["spec"]["source"]
-    helm_settings = source.get("helm") or {}
     chart_dir = root / RENDERED_ENVIRONMENTS / env / source.get("path", app)
     chart_file = chart_dir / "Chart.yaml"
     if not chart_file.is_file():
@@ -116,12 +108,9 @@ def _target(root: Path, env: str, app: str, image_tag: str | None) -> Target:
         env=env,
         app=app,
         chart_dir=chart_dir,
-        release=str(helm_settings.get("releaseName") or application["metadata"]["name"]),
-        namespace=str(application["spec"]["destination"].get("namespace") or "default"),
+        release=Release.from_application(application),
         image_tag=image_tag,
         dependencies=dependencies,
-        value_files=tuple(str(v) for v in helm_settings.get("valueFiles") or ()),
-        skip_crds=bool(helm_settings.get("skipCrds")),
     )
 
 
@@ -209,7 +198,7 @@ def verify_target(
         renderer = Renderer(
             target.chart_dir,
             target.dependencies,
-            target.helm_release,
+            target.release,
             helm,
             ready,
             kube_version,

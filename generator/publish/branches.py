@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from generator.errors import GitError, PublishError, UsageError
 from generator.git import plumbing as gitio
@@ -31,17 +30,11 @@ from generator.git.envbranches import (
     dry_shas,
     snapshot,
 )
+from generator.publish.results import EnvironmentResult, PublishResult, environment_count
 from generator.spec.model import Environment, Spec
 
 # Identity and DEFAULT_IDENTITY are part of publish's interface (the CLI builds them).
-__all__ = [
-    "DEFAULT_IDENTITY",
-    "EnvironmentResult",
-    "Identity",
-    "PublishResult",
-    "describe",
-    "publish",
-]
+__all__ = ["DEFAULT_IDENTITY", "Identity", "publish"]
 
 MAX_ATTEMPTS = 5
 WRITES = ("committed", "note")
@@ -49,58 +42,6 @@ WRITES = ("committed", "note")
 BACKOFF = (0.2, 0.5, 1.0, 2.0)
 
 Progress = Callable[[str], None]
-
-
-# --- planning and building ---
-
-
-@dataclass(frozen=True, slots=True)
-class EnvironmentResult:
-    name: str
-    branch: str
-    proposed_branch: str
-    action: str
-    """``committed``, ``note``, ``skipped`` (a newer dry commit is there) or ``up-to-date``."""
-    commit: str | None
-    """The -next tip afterwards (None for a commit a dry run did not make)."""
-    previous: str | None
-    """The -next tip before, None when the branch did not exist."""
-    created: tuple[str, ...] = ()
-    """Branches this run created (active and/or -next)."""
-    newer: str | None = None
-    """For ``skipped``: the newer dry commit already on -next."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "branch": self.branch,
-            "proposedBranch": self.proposed_branch,
-            "action": self.action,
-            "commit": self.commit,
-            "previous": self.previous,
-            "createdBranches": list(self.created),
-            "newerDrySha": self.newer,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class PublishResult:
-    dry_sha: str
-    remote: str | None
-    pushed: bool
-    dry_run: bool
-    attempts: int
-    environments: tuple[EnvironmentResult, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "drySha": self.dry_sha,
-            "remote": self.remote,
-            "pushed": self.pushed,
-            "dryRun": self.dry_run,
-            "attempts": self.attempts,
-            "environments": [e.to_json() for e in self.environments],
-        }
 
 
 @dataclass(slots=True)
@@ -274,7 +215,7 @@ def _build(
         notes_mark = mark
         out += f"reset {scratch}\ncommit {scratch}\nmark :{mark}\n".encode() + sign
         count = len(noted) + len(links)
-        out += _data(f"Note dry commit {dry.sha[:7]} on {_environments(count)}\n".encode())
+        out += _data(f"Note dry commit {dry.sha[:7]} on {environment_count(count)}\n".encode())
         if snap.notes:
             out += f"from {snap.notes}\n".encode()
         out += "".join(f"N :2 {commit}\n" for commit in noted).encode()
@@ -457,41 +398,6 @@ def _result(
             )
         )
     return PublishResult(dry.sha, remote, pushed, dry_run, attempts, tuple(results))
-
-
-def describe(result: PublishResult) -> list[str]:
-    """The human report: a line per created branch and per environment, then a summary."""
-    dry = result.dry_run
-    lines: list[str] = []
-    for env in result.environments:
-        created = "would create" if dry else "created"
-        lines += [f"{env.name}: {created} branch {branch}" for branch in env.created]
-        if env.action == "committed":
-            lines.append(
-                f"{env.name}: " + ("would commit" if dry else f"committed {env.commit or ''}"[:17])
-            )
-        elif env.action == "note":
-            noted = "would note" if dry else "note"
-            lines.append(f"{env.name}: {noted} on {(env.commit or '')[:7]} (tree unchanged)")
-        elif env.action == "skipped":
-            lines.append(f"{env.name}: skipped (newer: {(env.newer or '')[:7]} is already there)")
-        else:
-            lines.append(f"{env.name}: up to date")
-    changed = sum(e.action in ("committed", "note") or bool(e.created) for e in result.environments)
-    where = f" on {result.remote}" if result.remote else ""
-    if result.dry_run:
-        lines.append(f"dry run: {_environments(changed)} would change{where}")
-    elif result.pushed:
-        lines.append(f"published {result.dry_sha[:7]}: {_environments(changed)} updated{where}")
-    elif changed:
-        lines.append(f"published {result.dry_sha[:7]}: {_environments(changed)} updated locally")
-    else:
-        lines.append(f"{result.dry_sha[:7]} is already published{where}")
-    return lines
-
-
-def _environments(count: int) -> str:
-    return f"{count} environment{'s' if count != 1 else ''}"
 
 
 def _count(count: int, text: str) -> str:

@@ -24,7 +24,12 @@ from generator.helm.manifests import parse, unstable_paths
 from generator.helm.render import Release, Renderer
 from generator.helm.runner import Helm
 from generator.spec import naming
-from generator.verify.checks import check_ignored_values, check_images, check_objects
+from generator.verify.checks import (
+    SpecDocuments,
+    check_ignored_values,
+    check_images,
+    check_objects,
+)
 from generator.verify.findings import Finding, TargetResult, VerifyResult
 
 RENDERED_ENVIRONMENTS = "rendered/environments"
@@ -156,8 +161,12 @@ def verify_repository(
         except HelmError as e:
             archives[ref] = e
 
+    spec_files = SpecDocuments()
+
     def one(target: Target) -> TargetResult:
-        result = verify_target(target, helm, archives, kube_version, api_versions, validator)
+        result = verify_target(
+            target, helm, archives, kube_version, api_versions, validator, spec_files
+        )
         if progress:
             progress(f"{target.env}/{target.app}")
         return result
@@ -181,6 +190,7 @@ def verify_target(
     kube_version: str | None,
     api_versions: Sequence[str],
     validator: Any,
+    spec_files: SpecDocuments,
 ) -> TargetResult:
     result = TargetResult(target)
 
@@ -222,7 +232,7 @@ def verify_target(
         )
         check_objects(result, first, validator)
         check_images(result, first)
-        check_ignored_values(result, renderer, first, varying, ready)
+        check_ignored_values(result, renderer, first, varying, ready, spec_files)
     result.findings.sort(key=_finding_order)
     return result
 

@@ -315,6 +315,34 @@ def test_strict_turns_warnings_into_exit_1(
     assert verify(root, helm3, "--strict").exit_code == 1
 
 
+def test_each_spec_file_is_parsed_once_however_many_values_have_no_effect(
+    hello_chart: str, helm3: Helm, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four findings, each located by looking in up to three files: still one parse per file."""
+    from generator import yamlio
+
+    values = "      replicaz: 3\n      servise: {port: 1}\n"
+    root = hello_project(tmp_path / "hello", hello_chart, values=values)
+    parsed: list[str] = []
+    real_load_located = yamlio.load_located
+
+    def counting(text: str) -> Any:
+        parsed.append(text)
+        return real_load_located(text)
+
+    monkeypatch.setattr(yamlio, "load_located", counting)
+    code, data = verify_json(root, helm3, "--skip-schemas")
+    assert code == 1, data
+    sources = [f["source"] for env in ("dev", "prod") for f in findings(data, env, "no-effect")]
+    assert len(sources) == 4, sources
+    assert all(s.startswith("environments/_project.yaml:") for s in sources), sources
+    spec_dir = root / "environments"
+    spec_texts = [
+        (spec_dir / name).read_text() for name in ("_project.yaml", "dev.yaml", "prod.yaml")
+    ]
+    assert sorted(parsed) == sorted(spec_texts)
+
+
 # --- the chart cache ----------------------------------------------------------------------------
 
 

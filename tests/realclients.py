@@ -14,6 +14,8 @@ Fixtures (every one runs the real binaries; servers listen on 127.0.0.1 only and
     ``helm package`` of the real ServiceRadar charts, ``{"1.0.75": .../serviceradar-1.0.75.tgz, ...}``.
 ``oci_registry`` (session) -> :class:`OciRegistry`
     An empty ``docker-registry`` (distribution) on a free loopback port.
+``start_registry(folder)`` (a context manager, not a fixture) -> :class:`OciRegistry`
+    A fresh registry of a test's own, in ``folder``; ``stop()`` ends it early.
 ``oci_charts`` (session) -> ``str``
     ``"oci://127.0.0.1:PORT/charts"`` holding both archives (``helm push --plain-http``).
 ``http_chart_repo`` (session) -> :class:`ChartRepository`
@@ -32,6 +34,7 @@ dependencies are built needs no network and no flag. Always pass ``--plain-http`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -45,7 +48,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -302,6 +305,40 @@ class OciRegistry:
     url: str  # "oci://127.0.0.1:PORT/charts"
     root: Path  # the registry's storage directory
     log: Path  # the registry's stdout and stderr
+    process: subprocess.Popen[bytes] = field(repr=False, compare=False)
+
+    def stop(self) -> None:
+        """Stop the registry before its time (a test of what happens when it is gone)."""
+        _stop(self.process)
+
+
+@contextlib.contextmanager
+def start_registry(folder: Path) -> Iterator[OciRegistry]:
+    """A fresh, empty OCI registry (Debian's ``docker-registry``, distribution 2.8) on a free
+    127.0.0.1 port, with its config, storage and log in ``folder`` (made if missing); stopped when
+    the ``with`` block ends."""
+    binary = require_client("docker-registry (the OCI registry)", CLIENTS["registry"])
+    folder.mkdir(parents=True, exist_ok=True)
+    config, storage = folder / "config.yml", folder / "storage"
+
+    def start(port: int) -> list[str]:
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: warn\n"
+            f"http:\n  addr: 127.0.0.1:{port}\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
+        )
+        return [str(binary), "serve", str(config)]
+
+    log = folder / "registry.log"
+    server = _serve("docker-registry", start, "/v2/", log)
+    host = f"127.0.0.1:{server.port}"
+    try:
+        yield OciRegistry(
+            host=host, url=f"oci://{host}/charts", root=storage, log=log, process=server.process
+        )
+    finally:
+        _stop(server.process)
 
 
 @dataclass(frozen=True)
@@ -314,29 +351,9 @@ class ChartRepository:
 
 @pytest.fixture(scope="session")
 def oci_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OciRegistry]:
-    """An empty OCI registry (Debian's ``docker-registry``, distribution 2.8) on a free 127.0.0.1
-    port, with its own config and storage under pytest's tmp; stopped at the end of the session."""
-    binary = require_client("docker-registry (the OCI registry)", CLIENTS["registry"])
-    root = tmp_path_factory.mktemp("oci-registry")
-    config = root / "config.yml"
-    storage = root / "storage"
-
-    def start(port: int) -> list[str]:
-        config.write_text(
-            "version: 0.1\n"
-            "log:\n  level: warn\n"
-            f"http:\n  addr: 127.0.0.1:{port}\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
-        )
-        return [str(binary), "serve", str(config)]
-
-    log = root / "registry.log"
-    server = _serve("docker-registry", start, "/v2/", log)
-    host = f"127.0.0.1:{server.port}"
-    try:
-        yield OciRegistry(host=host, url=f"oci://{host}/charts", root=storage, log=log)
-    finally:
-        _stop(server.process)
+    """An empty OCI registry (:func:`start_registry`) under pytest's tmp, for the whole session."""
+    with start_registry(tmp_path_factory.mktemp("oci-registry")) as registry:
+        yield registry
 
 
 @pytest.fixture(scope="session")

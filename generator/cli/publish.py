@@ -38,6 +38,7 @@ def publish(
 ) -> None:
     """Publish HEAD's rendered environments onto their <prefix><env>-next branches."""
     from generator.publish import branches
+    from generator.publish.results import describe
     from generator.render.progress import THRESHOLD, phases
 
     identity = branches.Identity.parse(author) if author else branches.DEFAULT_IDENTITY
@@ -54,5 +55,5 @@ def publish(
         )
     if fmt == "json":
         emit_json(result.to_json())
-    for line in branches.describe(result):
+    for line in describe(result):
         click.echo(line, err=True)

@@ -8,7 +8,9 @@ from pathlib import Path
 from generator.diff import manifest_report
 from generator.diff.compare import Diff
 from generator.diff.manifests import ManifestDiff, diff_manifests
-from generator.diff.report import DEFAULT_MAX_CHARS, json_safe, render_report, to_json
+from generator.diff.markdown import DEFAULT_MAX_CHARS
+from generator.diff.report import render_report, to_json
+from generator.diff.wording import json_safe
 from generator.git.revisions import Tree
 from generator.helm.runner import Helm
 

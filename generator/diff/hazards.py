@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from generator.diff.objects import AppManifests
 from generator.helm.manifests import Identity, Manifest
 
 if TYPE_CHECKING:
-    from generator.diff.manifests import AppManifests, AppSettings
+    from generator.diff.manifests import AppSettings
 
 # Removing these takes data with them, or they cannot be changed in place: a reviewer must see them.
 _REMOVAL_HAZARDS = {

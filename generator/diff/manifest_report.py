@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from generator.diff.data import MISSING, Change
-from generator.diff.manifests import AppManifests, ManifestDiff, ObjectChange
-from generator.diff.report import md_cell, md_code, show_value
+from generator.diff.manifests import ManifestDiff
+from generator.diff.markdown import md_cell, md_code
+from generator.diff.objects import AppManifests, ObjectChange
+from generator.diff.report import change_json
+from generator.diff.wording import show_value
 
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
 MAX_TABLE_ROWS = 30
@@ -168,8 +171,6 @@ def _markdown_app(app: AppManifests, limit: int | None = None) -> str:
 
 
 def to_json(diff: ManifestDiff) -> dict[str, Any]:
-    from generator.diff.report import _change_json
-
     return {
         "helm": diff.helm,
         "changed": diff.changed,
@@ -200,7 +201,7 @@ def to_json(diff: ManifestDiff) -> dict[str, Any]:
                         "object": obj.identity.to_json(),
                         "status": obj.status,
                         "fields": obj.fields or None,
-                        "changes": [_change_json(c) for c in obj.changes],
+                        "changes": [change_json(c) for c in obj.changes],
                     }
                     for obj in app.objects
                 ],

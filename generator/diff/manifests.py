@@ -2,71 +2,37 @@
 
 Each side's wrapper charts are rendered with real Helm from that side's own tree (the same runner,
 chart cache and settings as ``verify``), only for the apps of an environment whose wrapper chart or
-Application settings differ. Objects are matched by group, kind, namespace and name and compared as
-data (list items by name). Fields that vary between two renders of the same side are masked, and no
-value of a Secret's ``data`` or ``stringData`` is ever kept: only which keys were added, removed or
-changed.
+Application settings differ. Then ``objects.py`` compares each app's objects: matched by group,
+kind, namespace and name and compared as data (list items by name). Fields that vary between two
+renders of the same side are masked, and no value of a Secret's ``data`` or ``stringData`` is ever
+kept: only which keys were added, removed or changed.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator import yamlio
-from generator.diff.data import MISSING, Change, compare_data
 from generator.diff.hazards import Hazard, find_hazards
+from generator.diff.objects import AppManifests, compare_app
 from generator.errors import HelmError, UsageError
 from generator.git.revisions import Tree
 from generator.helm.cache import ChartCache, ChartRef
-from generator.helm.manifests import MASK, Identity, Manifest, masked, parse, unstable_paths
+from generator.helm.manifests import Identity, Manifest, parse, unstable_paths
 from generator.helm.render import Release, Renderer
 from generator.helm.runner import Helm
-
-SECRET_VALUE = "(secret value hidden)"
 
 
 @dataclass(frozen=True, slots=True)
 class AppSettings:
-    release: str
-    namespace: str
+    release: Release
     prune: bool
-    value_files: tuple[str, ...] = ()
-    skip_crds: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectChange:
-    identity: Identity
-    status: str
-    """added, removed or changed."""
-    changes: tuple[Change, ...] = ()
-    """For a changed object, every changed leaf (Secret values hidden). Empty for added/removed."""
-    fields: int = 0
-    """For an added or removed object, how many leaves it has."""
-
-
-@dataclass(slots=True)
-class AppManifests:
-    env: str
-    app: str
-    status: str
-    """added, removed, changed or unchanged (the whole app, from its wrapper chart)."""
-    before: int = 0
-    after: int = 0
-    objects: list[ObjectChange] = field(default_factory=list)
-    varies: list[str] = field(default_factory=list)
-    """Masked fields: ``Kind/name: path`` that the chart generates anew on every render."""
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.objects)
+    """The Application's automated sync prunes: what is gone from the chart is deleted."""
 
 
 @dataclass(slots=True)
@@ -139,16 +105,8 @@ def _settings(trees: Sequence[Tree | None], env: str, app: str) -> AppSettings:
         text = tree.files.get(f"bootstrap/applications/{env}/{app}.yaml")
         if text is not None:
             data = yamlio.load(text)
-            spec = data.get("spec", {})
-            helm = (spec.get("source") or {}).get("helm") or {}
-            automated = (spec.get("syncPolicy") or {}).get("automated") or {}
-            return AppSettings(
-                release=str(helm.get("releaseName") or data["metadata"]["name"]),
-                namespace=str((spec.get("destination") or {}).get("namespace") or "default"),
-                prune=bool(automated.get("prune")),
-                value_files=tuple(str(v) for v in helm.get("valueFiles") or ()),
-                skip_crds=bool(helm.get("skipCrds")),
-            )
+            automated = (data.get("spec", {}).get("syncPolicy") or {}).get("automated") or {}
+            return AppSettings(Release.from_application(data), bool(automated.get("prune")))
     for tree in trees:
         if tree is not None and tree.spec is not None:
             for environment in tree.spec.environments:
@@ -157,9 +115,10 @@ def _settings(trees: Sequence[Tree | None], env: str, app: str) -> AppSettings:
                 for release in environment.apps:
                     if release.name == app:
                         return AppSettings(
-                            release.release_name, environment.namespace, environment.sync.prune
+                            Release(release.release_name, environment.namespace),
+                            environment.sync.prune,
                         )
-    return AppSettings(app, env, True)
+    return AppSettings(Release(app, env), True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,12 +165,15 @@ def _render(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, "utf-8")
         deps = _dependencies(job.files)
-        settings = job.settings
-        release = Release(
-            settings.release, settings.namespace, settings.value_files, settings.skip_crds
-        )
         renderer = Renderer(
-            source, deps, release, helm, archives, kube_version, api_versions, Path(scratch)
+            source,
+            deps,
+            job.settings.release,
+            helm,
+            archives,
+            kube_version,
+            api_versions,
+            Path(scratch),
         )
         try:
             first = parse(renderer.render())
@@ -285,7 +247,9 @@ def diff_manifests(
         before = by_job.get(("base", pair.base_env, pair.app), ([], {}))
         after = by_job.get(("head", pair.head_env, pair.app), ([], {}))
         between = pair.base_env != pair.head_env
-        normalize = _namespace_normalizer(pair.b_set.namespace, pair.a_set.namespace, between)
+        normalize = _namespace_normalizer(
+            pair.b_set.release.namespace, pair.a_set.release.namespace, between
+        )
         label = f"{pair.base_env} → {pair.head_env}" if between else pair.head_env
         result = compare_app(label, pair.app, before, after, normalize)
         if pair.before is None or pair.after is None:
@@ -319,92 +283,3 @@ def _namespace_normalizer(before: str, after: str, between: bool) -> Callable[[A
         return value
 
     return normalize
-
-
-# --- comparing objects ---------------------------------------------------------------------------
-
-
-def _prepared(
-    manifest: Manifest,
-    varying: Mapping[Identity, set[Any]],
-    normalize: Callable[[Any, str], Any],
-    side: str,
-) -> tuple[Identity, Any]:
-    data = masked(manifest, varying.get(manifest.identity, set()))
-    if manifest.identity.kind == "Secret" and manifest.identity.group == "":
-        data = _hide_secret(data)
-    data = normalize(data, side)
-    identity = manifest.identity
-    if normalize(identity.namespace, side) != identity.namespace:
-        identity = Identity(identity.group, identity.kind, "<namespace>", identity.name)
-    return identity, data
-
-
-def _hide_secret(data: dict[str, Any]) -> dict[str, Any]:
-    """Secret values become a digest of the value (decoded for ``data``), merged under ``data``:
-    a change is seen without the value, and the digest is never printed."""
-    out = {k: v for k, v in data.items() if k not in ("data", "stringData")}
-    merged: dict[str, str] = {}
-    for key, value in (data.get("data") or {}).items():
-        try:
-            raw = base64.b64decode(str(value), validate=True)
-        except ValueError:
-            raw = str(value).encode()
-        merged[str(key)] = _digest(raw)
-    for key, value in (data.get("stringData") or {}).items():
-        merged[str(key)] = MASK if value == MASK else _digest(str(value).encode())
-    if merged:
-        out["data"] = merged
-    return out
-
-
-def _digest(raw: bytes) -> str:
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
-def compare_app(
-    label: str,
-    app: str,
-    before: tuple[list[Manifest], dict[Identity, set[Any]]],
-    after: tuple[list[Manifest], dict[Identity, set[Any]]],
-    normalize: Callable[[Any, str], Any] = lambda value, side: value,
-) -> AppManifests:
-    """One app's objects on each side (with the fields that vary per side) compared."""
-    old = dict(_prepared(m, before[1], normalize, "base") for m in before[0])
-    new = dict(_prepared(m, after[1], normalize, "head") for m in after[0])
-    result = AppManifests(label, app, "changed", len(old), len(new))
-    varies = {
-        f"{m.identity}: {yamlio.format_path(list(path))}"
-        for manifests, varying in (before, after)
-        for m in manifests
-        for path in varying.get(m.identity, set())
-    }
-    result.varies = sorted(varies)
-    for identity in sorted(old.keys() | new.keys()):
-        if identity not in new:
-            result.objects.append(ObjectChange(identity, "removed", fields=_count(old[identity])))
-        elif identity not in old:
-            result.objects.append(ObjectChange(identity, "added", fields=_count(new[identity])))
-        else:
-            changes = compare_data(old[identity], new[identity])
-            if identity.kind == "Secret" and identity.group == "":
-                changes = [_secret_change(c) for c in changes]
-            if changes:
-                result.objects.append(ObjectChange(identity, "changed", tuple(changes)))
-    return result
-
-
-def _secret_change(change: Change) -> Change:
-    if not change.path.startswith("data"):
-        return change
-    before = MISSING if change.before is MISSING else SECRET_VALUE
-    after = MISSING if change.after is MISSING else SECRET_VALUE
-    return Change(change.path, before, after)
-
-
-def _count(data: Any) -> int:
-    if isinstance(data, dict):
-        return sum(_count(v) for v in data.values()) or 1
-    if isinstance(data, list):
-        return sum(_count(v) for v in data) or 1
-    return 1

@@ -11,7 +11,8 @@ from generator.errors import GitError, Problem, RenderError, SpecError, UsageErr
 from generator.git import envbranches
 from generator.git import plumbing as gitio
 from generator.spec import naming
-from generator.spec.model import PROJECT_FILE, SPEC_DIR, Spec
+from generator.spec.files import PROJECT_FILE, SPEC_DIR
+from generator.spec.model import Spec
 
 WORKING_TREE = "working tree"
 
@@ -49,7 +50,7 @@ def working_tree(root: Path, reuse: Tree | None = None) -> Tree:
     """The spec and templates on disk, rendered in memory (or ``reuse``'s files when the same)."""
     from generator.render.repository import plan_repository
     from generator.render.templating import repository_overrides
-    from generator.spec.model import read_spec_files
+    from generator.spec.files import read_spec_files
 
     sources = digest(read_spec_files(root), repository_overrides(root))
     if reuse is not None and reuse.sources == sources:

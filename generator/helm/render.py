@@ -25,6 +25,19 @@ class Release:
     value_files: tuple[str, ...] = ()
     skip_crds: bool = False
 
+    @classmethod
+    def from_application(cls, application: Mapping[str, Any]) -> Release:
+        """What a rendered Argo CD Application passes to Helm, with Argo CD's defaults where it
+        sets nothing (the Application's name, the ``default`` namespace)."""
+        spec = application.get("spec", {})
+        helm = (spec.get("source") or {}).get("helm") or {}
+        return cls(
+            name=str(helm.get("releaseName") or application["metadata"]["name"]),
+            namespace=str((spec.get("destination") or {}).get("namespace") or "default"),
+            value_files=tuple(str(v) for v in helm.get("valueFiles") or ()),
+            skip_crds=bool(helm.get("skipCrds")),
+        )
+
 
 class Renderer:
     """One wrapper chart in a scratch folder, rendered with its Application's settings."""

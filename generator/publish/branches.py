@@ -1,16 +1,12 @@
-"""The git side of publishing: -next commits built from objects, bootstrap, notes, atomic push."""
+"""Publishing: plan each environment's step, build the commits, move the branches in one atomic
+update or push, and plan again when another writer moved them meanwhile."""
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from generator.errors import GitError, PublishError, UsageError
 from generator.git import plumbing as gitio
@@ -23,25 +19,14 @@ from generator.git.drycommit import (
     environment_trees,
     head_spec,
 )
-from generator.git.envbranches import (
-    METADATA_FILE,
-    NOTES_REF,
-    Snapshot,
-    default_remote,
-    dry_shas,
-    snapshot,
-)
+from generator.git.envbranches import Snapshot, default_remote, snapshot
+from generator.publish.plan import Step, plan_steps, ref_updates
+from generator.publish.results import EnvironmentResult, PublishResult
+from generator.publish.stream import build_commits
 from generator.spec.model import Environment, Spec
 
 # Identity and DEFAULT_IDENTITY are part of publish's interface (the CLI builds them).
-__all__ = [
-    "DEFAULT_IDENTITY",
-    "EnvironmentResult",
-    "Identity",
-    "PublishResult",
-    "describe",
-    "publish",
-]
+__all__ = ["DEFAULT_IDENTITY", "Identity", "publish"]
 
 MAX_ATTEMPTS = 5
 WRITES = ("committed", "note")
@@ -49,277 +34,6 @@ WRITES = ("committed", "note")
 BACKOFF = (0.2, 0.5, 1.0, 2.0)
 
 Progress = Callable[[str], None]
-
-
-# --- planning and building ---
-
-
-@dataclass(frozen=True, slots=True)
-class EnvironmentResult:
-    name: str
-    branch: str
-    proposed_branch: str
-    action: str
-    """``committed``, ``note``, ``skipped`` (a newer dry commit is there) or ``up-to-date``."""
-    commit: str | None
-    """The -next tip afterwards (None for a commit a dry run did not make)."""
-    previous: str | None
-    """The -next tip before, None when the branch did not exist."""
-    created: tuple[str, ...] = ()
-    """Branches this run created (active and/or -next)."""
-    newer: str | None = None
-    """For ``skipped``: the newer dry commit already on -next."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "branch": self.branch,
-            "proposedBranch": self.proposed_branch,
-            "action": self.action,
-            "commit": self.commit,
-            "previous": self.previous,
-            "createdBranches": list(self.created),
-            "newerDrySha": self.newer,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class PublishResult:
-    dry_sha: str
-    remote: str | None
-    pushed: bool
-    dry_run: bool
-    attempts: int
-    environments: tuple[EnvironmentResult, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "drySha": self.dry_sha,
-            "remote": self.remote,
-            "pushed": self.pushed,
-            "dryRun": self.dry_run,
-            "attempts": self.attempts,
-            "environments": [e.to_json() for e in self.environments],
-        }
-
-
-@dataclass(slots=True)
-class _Step:
-    """What one environment needs; commits are fast-import marks until built."""
-
-    env: Environment
-    action: str
-    base: str | None
-    previous: str | None
-    bootstrap: bool = False
-    merge_root: bool = False
-    """-next exists but the active branch does not: the new commit also descends from its root."""
-    created: list[str] = field(default_factory=list)
-    newer: str | None = None
-    link: bool = False
-    """A skipped merge_root step: -next keeps its tree in a merge with the new active root."""
-
-
-def _plan(
-    root: Path,
-    dry: DryCommit,
-    envs: Sequence[Environment],
-    trees: dict[str, str],
-    snap: Snapshot,
-    digest_size: int,
-) -> list[_Step]:
-    steps: list[_Step] = []
-    for env in envs:
-        active, proposed = snap.heads.get(env.branch), snap.heads.get(env.next_branch)
-        step = _Step(env, "committed", proposed or active, proposed)
-        if active is None:
-            step.bootstrap = True
-            step.created.append(env.branch)
-            step.merge_root = proposed is not None
-        if proposed is None:
-            step.created.append(env.next_branch)
-        steps.append(step)
-
-    carried = dry_shas(root, [s.base for s in steps if s.base], snap.notes)
-    _check_known(root, {d for d in carried.values() if d and d != dry.sha}, snap.remote)
-    newer = {
-        other: gitio.is_ancestor(root, dry.sha, other)
-        for other in {d for d in carried.values() if d and d != dry.sha}
-    }
-
-    def undecided(step: _Step) -> bool:
-        if not step.base or step.merge_root:
-            return False
-        d = carried.get(step.base)
-        return d != dry.sha and not (d and newer[d])
-
-    candidates = [s for s in steps if undecided(s)]
-    objects = gitio.cat_objects(
-        root, [f"{s.base}^{{tree}}" for s in candidates] + [trees[s.env.name] for s in candidates]
-    )
-    same_tree: dict[str, bool] = {}
-    for i, step in enumerate(candidates):
-        base_obj, env_obj = objects[i], objects[len(candidates) + i]
-        assert base_obj and env_obj
-        base_entries = gitio.parse_tree(base_obj[1], digest_size)
-        base_entries.pop(METADATA_FILE, None)
-        same_tree[step.env.name] = base_entries == gitio.parse_tree(env_obj[1], digest_size)
-
-    for step in steps:
-        if not step.base:
-            continue  # a new root: always a commit
-        d = carried.get(step.base)
-        if step.merge_root:
-            # The active branch is missing: -next must still descend from its new root, but
-            # never take an older dry commit's tree; a newer one keeps its tree in the merge.
-            if d and d != dry.sha and newer[d]:
-                step.action, step.newer, step.link = "skipped", d, True
-            continue
-        if d == dry.sha:
-            step.action = "up-to-date"
-        elif d and newer[d]:
-            step.action, step.newer = "skipped", d
-        elif same_tree[step.env.name]:
-            step.action = "note"
-    return steps
-
-
-def _check_known(root: Path, shas: set[str], remote: str | None) -> None:
-    """Dry commits on the branches must be in this repository to tell older from newer."""
-    missing = gitio.missing_commits(root, sorted(shas))
-    if missing and remote:
-        gitio.fetch(root, remote, sorted(missing), check=False)
-        missing = gitio.missing_commits(root, sorted(missing))
-    if missing:
-        raise GitError(
-            f"the environment branches carry dry commit {sorted(missing)[0]}, which is not in this "
-            "repository, so publish cannot tell whether it is newer than HEAD; fetch the dry "
-            "branch's full history (for example actions/checkout with fetch-depth: 0) and retry"
-        )
-
-
-def _readme(env: Environment, repo_url: str) -> bytes:
-    return (
-        f"# {env.branch}\n\n"
-        "This branch is managed by gitops-gen and promoted by the GitOps Promoter.\n\n"
-        f"gitops-gen publishes the rendered `{env.name}` environment to `{env.next_branch}`; the\n"
-        f"GitOps Promoter merges it into `{env.branch}` through a pull request once its\n"
-        f"commit-status gates pass, and Argo CD syncs `{env.branch}`. Do not commit to either\n"
-        f"branch by hand: change `environments/` on the dry branch of {repo_url} instead.\n"
-    ).encode()
-
-
-def _data(payload: bytes) -> bytes:
-    return b"data %d\n" % len(payload) + payload + b"\n"
-
-
-def _build(
-    root: Path,
-    dry: DryCommit,
-    steps: list[_Step],
-    snap: Snapshot,
-    trees: dict[str, str],
-    repo_url: str,
-    identity: Identity,
-) -> tuple[dict[str, str], dict[str, str], str | None]:
-    """One fast-import run: {env: new active root}, {env: new -next tip}, the new notes commit."""
-    scratch = f"refs/gitops-gen/build-{os.getpid()}-{secrets.token_hex(4)}"
-    who = f"{identity} {dry.git_date}".encode()
-    sign = b"author " + who + b"\ncommitter " + who + b"\n"
-    out = bytearray(b"blob\nmark :1\n" + _data(dry.metadata(repo_url)))
-    note = json.dumps({"drySha": dry.sha}, separators=(",", ":")).encode() + b"\n"
-    out += b"blob\nmark :2\n" + _data(note)
-    mark = 2
-    roots: dict[str, int] = {}
-    tips: dict[str, int] = {}
-    links: dict[int, int] = {}  # {link commit mark: note blob mark}
-    for step in steps:
-        env = step.env
-        if step.bootstrap:
-            mark += 2
-            roots[env.name] = mark
-            out += b"blob\nmark :%d\n" % (mark - 1) + _data(_readme(env, repo_url))
-            out += f"reset {scratch}\ncommit {scratch}\nmark :{mark}\n".encode() + sign
-            out += _data(f"Create {env.branch} for gitops-gen\n".encode())
-            out += b"M 100644 :%d README.md\n\n" % (mark - 1)
-        if step.link:
-            # The tree of the -next tip is kept (no file commands), and its dry commit is noted.
-            mark += 2
-            tips[env.name], links[mark] = mark, mark - 1
-            payload = json.dumps({"drySha": step.newer}, separators=(",", ":")).encode() + b"\n"
-            out += b"blob\nmark :%d\n" % (mark - 1) + _data(payload)
-            out += f"commit {scratch}\nmark :{mark}\n".encode() + sign
-            out += _data(f"Descend from the new root of {env.branch}\n".encode())
-            out += f"from {step.base}\nmerge :{roots[env.name]}\n\n".encode()
-            continue
-        if step.action != "committed":
-            continue
-        mark += 1
-        tips[env.name] = mark
-        parents = [step.base or f":{roots[env.name]}"]
-        if step.merge_root:
-            parents.append(f":{roots[env.name]}")
-        out += f"commit {scratch}\nmark :{mark}\n".encode() + sign + _data(dry.message().encode())
-        out += f"from {parents[0]}\n".encode()
-        out += "".join(f"merge {p}\n" for p in parents[1:]).encode()
-        out += f'deleteall\nM 040000 {trees[env.name]} ""\nM 100644 :1 {METADATA_FILE}\n\n'.encode()
-    # Every -next commit this run makes or notes gets the note. So any publish that writes
-    # also moves the notes ref, and the atomic push (or the update-ref transaction) checks its old
-    # value: two publishers that read the same notes cannot both succeed (see docs/publish.md).
-    noted = [s.base for s in steps if s.action == "note"]
-    noted += [f":{m}" for m in tips.values() if m not in links]
-    notes_mark = None
-    if noted or links:
-        mark += 1
-        notes_mark = mark
-        out += f"reset {scratch}\ncommit {scratch}\nmark :{mark}\n".encode() + sign
-        count = len(noted) + len(links)
-        out += _data(f"Note dry commit {dry.sha[:7]} on {_environments(count)}\n".encode())
-        if snap.notes:
-            out += f"from {snap.notes}\n".encode()
-        out += "".join(f"N :2 {commit}\n" for commit in noted).encode()
-        out += "".join(f"N :{blob} :{commit}\n" for commit, blob in links.items()).encode()
-        out += b"\n"
-    out += f"reset {scratch}\ndone\n".encode()
-    with tempfile.TemporaryDirectory(prefix="gitops-gen-") as tmp:
-        marks = gitio.fast_import(root, bytes(out), Path(tmp) / "marks")
-    return (
-        {name: marks[m] for name, m in roots.items()},
-        {name: marks[m] for name, m in tips.items()},
-        marks[notes_mark] if notes_mark else None,
-    )
-
-
-def _ref_updates(
-    steps: list[_Step],
-    snap: Snapshot,
-    roots: dict[str, str],
-    tips: dict[str, str],
-    notes: str | None,
-) -> list[tuple[str, str, str | None]]:
-    """(ref, new, expected old or None to create) for every ref this publish moves or creates.
-
-    A noted -next tip is listed with new == old: it must still be the tip when the notes land,
-    or an older publisher's commit pushed meanwhile would end up on -next with our note
-    stranded below it.
-
-    The notes ref comes first: if git fails part way through moving the refs (a reflog it cannot
-    write), every branch that moved has its note, and a note on a commit that no branch has yet
-    is harmless: the next run makes that commit again, with the same id.
-    """
-    updates: list[tuple[str, str, str | None]] = [(NOTES_REF, notes, snap.notes)] if notes else []
-    for step in steps:
-        env = step.env
-        if env.name in roots:
-            updates.append((f"refs/heads/{env.branch}", roots[env.name], None))
-        new_tip = tips.get(env.name) or step.base or roots.get(env.name)
-        old_tip = snap.heads.get(env.next_branch)
-        if new_tip and (new_tip != old_tip or step.action == "note"):
-            updates.append((f"refs/heads/{env.next_branch}", new_tip, old_tip))
-    return updates
-
-
-# --- publish ---
 
 
 def publish(
@@ -362,7 +76,7 @@ def publish(
         if target:
             say(f"fetching {target}")
         with snapshot(root, target, spec.project.branch_prefix, branches) as snap:
-            steps = _plan(root, dry, envs, trees, snap, digest_size)
+            steps = plan_steps(root, dry, envs, trees, snap, digest_size)
             if not fresh and (dry_run or any(s.action in WRITES or s.created for s in steps)):
                 # Rendering is the slow part; when HEAD is already everywhere it is not needed.
                 say("checking rendered/")
@@ -371,10 +85,10 @@ def publish(
             if dry_run:
                 return _result(dry, target, False, True, attempt, steps, snap, {}, {})
             say(_count(sum(s.action == "committed" for s in steps), "building {} commit"))
-            roots, tips, notes = _build(
+            roots, tips, notes = build_commits(
                 root, dry, steps, snap, trees, spec.project.repo_url, identity
             )
-            updates = _ref_updates(steps, snap, roots, tips, notes)
+            updates = ref_updates(steps, snap, roots, tips, notes)
             if all(new == old for _, new, old in updates):
                 return _result(dry, target, False, False, attempt, steps, snap, roots, tips)
             if target:
@@ -432,7 +146,7 @@ def _result(
     pushed: bool,
     dry_run: bool,
     attempts: int,
-    steps: list[_Step],
+    steps: list[Step],
     snap: Snapshot,
     roots: dict[str, str],
     tips: dict[str, str],
@@ -459,41 +173,6 @@ def _result(
             )
         )
     return PublishResult(dry.sha, remote, pushed, dry_run, attempts, tuple(results))
-
-
-def describe(result: PublishResult) -> list[str]:
-    """The human report: a line per created branch and per environment, then a summary."""
-    dry = result.dry_run
-    lines: list[str] = []
-    for env in result.environments:
-        created = "would create" if dry else "created"
-        lines += [f"{env.name}: {created} branch {branch}" for branch in env.created]
-        if env.action == "committed":
-            lines.append(
-                f"{env.name}: " + ("would commit" if dry else f"committed {env.commit or ''}"[:17])
-            )
-        elif env.action == "note":
-            noted = "would note" if dry else "note"
-            lines.append(f"{env.name}: {noted} on {(env.commit or '')[:7]} (tree unchanged)")
-        elif env.action == "skipped":
-            lines.append(f"{env.name}: skipped (newer: {(env.newer or '')[:7]} is already there)")
-        else:
-            lines.append(f"{env.name}: up to date")
-    changed = sum(e.action in ("committed", "note") or bool(e.created) for e in result.environments)
-    where = f" on {result.remote}" if result.remote else ""
-    if result.dry_run:
-        lines.append(f"dry run: {_environments(changed)} would change{where}")
-    elif result.pushed:
-        lines.append(f"published {result.dry_sha[:7]}: {_environments(changed)} updated{where}")
-    elif changed:
-        lines.append(f"published {result.dry_sha[:7]}: {_environments(changed)} updated locally")
-    else:
-        lines.append(f"{result.dry_sha[:7]} is already published{where}")
-    return lines
-
-
-def _environments(count: int) -> str:
-    return f"{count} environment{'s' if count != 1 else ''}"
 
 
 def _count(count: int, text: str) -> str:

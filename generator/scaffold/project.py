@@ -11,7 +11,8 @@ from generator import __version__, yamlio
 from generator.errors import OutputError, UsageError
 from generator.render.output import Changes
 from generator.spec import naming
-from generator.spec.model import PROJECT_FILE, SPEC_DIR, parse_spec
+from generator.spec.files import PROJECT_FILE, SPEC_DIR
+from generator.spec.model import parse_spec
 
 # Where a scaffolded repository keeps its copy of the spec's JSON Schema; every spec file's first
 # line points at it, so editors complete and validate offline, against the schema of the version

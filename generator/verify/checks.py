@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import difflib
 import tarfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,7 @@ def check_objects(result: TargetResult, manifests: list[Manifest], validator: An
                     object=identity,
                 )
             )
-        elif identity.namespace and identity.namespace != target.namespace:
+        elif identity.namespace and identity.namespace != target.release.namespace:
             result.findings.append(
                 Finding(
                     "warning",
@@ -55,7 +56,7 @@ def check_objects(result: TargetResult, manifests: list[Manifest], validator: An
                     target.env,
                     target.app,
                     f"lands in namespace {identity.namespace}, outside the Application's "
-                    f"destination {target.namespace}",
+                    f"destination {target.release.namespace}",
                     object=identity,
                 )
             )
@@ -122,6 +123,7 @@ def check_ignored_values(
     baseline: list[Manifest],
     varying: dict[Identity, set[Any]],
     archives: dict[ChartRef, Path],
+    spec_files: SpecDocuments,
 ) -> None:
     """Values we set that the chart's values.yaml lacks and whose removal changes nothing."""
     target = result.target
@@ -174,12 +176,31 @@ def check_ignored_values(
                 f"has no effect: {chart} has no such value, and removing it leaves every "
                 f"object unchanged{hint}",
                 path=yamlio.format_path(shown),
-                source=spec_location(target, shown),
+                source=spec_location(target, shown, spec_files),
             )
         )
 
 
-def spec_location(target: Target, path: Sequence[str | int]) -> str:
+class SpecDocuments:
+    """The spec files of one verify run, each parsed with positions at most once (when a finding
+    first needs it); the targets' threads share them."""
+
+    def __init__(self) -> None:
+        self._documents: dict[Path, Any] = {}
+        self._lock = threading.Lock()
+
+    def located(self, file: Path) -> Any:
+        """``file`` as a round-trip document, or None when it cannot be read or parsed."""
+        with self._lock:
+            if file not in self._documents:
+                try:
+                    self._documents[file] = yamlio.load_located(file.read_text("utf-8"))
+                except (OSError, yamlio.YAMLLoadError):
+                    self._documents[file] = None
+            return self._documents[file]
+
+
+def spec_location(target: Target, path: Sequence[str | int], spec_files: SpecDocuments) -> str:
     """The spec line that sets an app's value: the environment file, else the project file's
     defaults, else the app's base values (the order in which they override each other)."""
     root = target.root
@@ -190,9 +211,8 @@ def spec_location(target: Target, path: Sequence[str | int]) -> str:
         (spec_dir / "_project.yaml", ("apps", target.app, "values", *path)),
     )
     for file, full in candidates:
-        try:
-            doc = yamlio.load_located(file.read_text("utf-8"))
-        except (OSError, yamlio.YAMLLoadError):
+        doc = spec_files.located(file)
+        if doc is None:
             continue
         if _at(doc, full[:-1]) is None or full[-1] not in (_at(doc, full[:-1]) or {}):
             continue

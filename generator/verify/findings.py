@@ -95,8 +95,8 @@ class VerifyResult:
                 {
                     "environment": r.target.env,
                     "app": r.target.app,
-                    "release": r.target.release,
-                    "namespace": r.target.namespace,
+                    "release": r.target.release.name,
+                    "namespace": r.target.release.namespace,
                     "charts": [ref.where for ref in r.target.dependencies],
                     "objects": r.objects,
                     "customKinds": r.custom_kinds,

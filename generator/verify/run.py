@@ -24,7 +24,12 @@ from generator.helm.manifests import parse, unstable_paths
 from generator.helm.render import Release, Renderer
 from generator.helm.runner import Helm
 from generator.spec import naming
-from generator.verify.checks import check_ignored_values, check_images, check_objects
+from generator.verify.checks import (
+    SpecDocuments,
+    check_ignored_values,
+    check_images,
+    check_objects,
+)
 from generator.verify.findings import Finding, TargetResult, VerifyResult
 
 RENDERED_ENVIRONMENTS = "rendered/environments"
@@ -40,16 +45,9 @@ class Target:
     env: str
     app: str
     chart_dir: Path
-    release: str
-    namespace: str
+    release: Release
     image_tag: str | None
     dependencies: tuple[ChartRef, ...]
-    value_files: tuple[str, ...] = ()
-    skip_crds: bool = False
-
-    @property
-    def helm_release(self) -> Release:
-        return Release(self.release, self.namespace, self.value_files, self.skip_crds)
 
     @property
     def pinned(self) -> bool:
@@ -101,7 +99,6 @@ def _target(root: Path, env: str, app: str, image_tag: str | None) -> Target:
         raise UsageError(f"{where} is missing; run `gitops-gen render` first")
     application = yamlio.load(application_file.read_text("utf-8"))
     source = application["spec"]["source"]
-    helm_settings = source.get("helm") or {}
     chart_dir = root / RENDERED_ENVIRONMENTS / env / source.get("path", app)
     chart_file = chart_dir / "Chart.yaml"
     if not chart_file.is_file():
@@ -116,12 +113,9 @@ def _target(root: Path, env: str, app: str, image_tag: str | None) -> Target:
         env=env,
         app=app,
         chart_dir=chart_dir,
-        release=str(helm_settings.get("releaseName") or application["metadata"]["name"]),
-        namespace=str(application["spec"]["destination"].get("namespace") or "default"),
+        release=Release.from_application(application),
         image_tag=image_tag,
         dependencies=dependencies,
-        value_files=tuple(str(v) for v in helm_settings.get("valueFiles") or ()),
-        skip_crds=bool(helm_settings.get("skipCrds")),
     )
 
 
@@ -167,8 +161,12 @@ def verify_repository(
         except HelmError as e:
             archives[ref] = e
 
+    spec_files = SpecDocuments()
+
     def one(target: Target) -> TargetResult:
-        result = verify_target(target, helm, archives, kube_version, api_versions, validator)
+        result = verify_target(
+            target, helm, archives, kube_version, api_versions, validator, spec_files
+        )
         if progress:
             progress(f"{target.env}/{target.app}")
         return result
@@ -192,6 +190,7 @@ def verify_target(
     kube_version: str | None,
     api_versions: Sequence[str],
     validator: Any,
+    spec_files: SpecDocuments,
 ) -> TargetResult:
     result = TargetResult(target)
 
@@ -209,7 +208,7 @@ def verify_target(
         renderer = Renderer(
             target.chart_dir,
             target.dependencies,
-            target.helm_release,
+            target.release,
             helm,
             ready,
             kube_version,
@@ -233,7 +232,7 @@ def verify_target(
         )
         check_objects(result, first, validator)
         check_images(result, first)
-        check_ignored_values(result, renderer, first, varying, ready)
+        check_ignored_values(result, renderer, first, varying, ready, spec_files)
     result.findings.sort(key=_finding_order)
     return result
 

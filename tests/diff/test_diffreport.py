@@ -11,17 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.diff.compare import Diff, ObjectDiff, Section, Side, compare_trees
+from generator.diff.compare import Diff, Section, Side, compare_trees
 from generator.diff.data import MISSING, Change, compare_data
 from generator.diff.facts import SummaryItem
-from generator.diff.report import (
-    MARKER,
-    format_json,
-    format_markdown,
-    format_text,
-    md_code,
-    show_value,
-)
+from generator.diff.files import ObjectDiff
+from generator.diff.markdown import MARKER, format_markdown, md_code
+from generator.diff.report import format_json, format_text
+from generator.diff.wording import show_value
 from generator.git.revisions import Tree
 from generator.render.plan import render
 from generator.spec.model import parse_spec

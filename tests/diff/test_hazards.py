@@ -7,8 +7,10 @@ import textwrap
 import pytest
 
 from generator.diff.hazards import find_hazards
-from generator.diff.manifests import AppSettings, compare_app
+from generator.diff.manifests import AppSettings
+from generator.diff.objects import compare_app
 from generator.helm.manifests import parse
+from generator.helm.render import Release
 
 STATEFULSET = """\
 apiVersion: apps/v1
@@ -40,7 +42,7 @@ spec:
 def hazards(before: str, after: str, prune: bool = True) -> list[str]:
     old, new = parse(textwrap.dedent(before)), parse(textwrap.dedent(after))
     result = compare_app("demo", "web", (old, {}), (new, {}))
-    settings = AppSettings("web", "demo", prune)
+    settings = AppSettings(Release("web", "demo"), prune)
     return [str(h) for h in find_hazards(result, old, new, settings)]
 
 

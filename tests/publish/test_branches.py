@@ -15,6 +15,7 @@ from generator.cli import main
 from generator.errors import GitError, PublishError, UsageError
 from generator.publish import branches
 from generator.publish.branches import Identity, publish
+from generator.publish.results import PublishResult
 from generator.render.repository import render_repository
 from tests.conftest import git, snapshot_tree
 
@@ -62,7 +63,7 @@ def is_ancestor(repo: Path, a: str, b: str) -> bool:
     return result.returncode == 0
 
 
-def actions(result: branches.PublishResult) -> dict[str, str]:
+def actions(result: PublishResult) -> dict[str, str]:
     return {e.name: e.action for e in result.environments}
 
 
@@ -386,7 +387,7 @@ def test_concurrent_publishers_end_on_the_newer_commit_without_force(
         t.start()
     for t in threads:
         t.join()
-    assert all(isinstance(o, branches.PublishResult) for o in outcomes.values()), outcomes
+    assert all(isinstance(o, PublishResult) for o in outcomes.values()), outcomes
     for env in ENVS:
         tip = git(remote, "rev-parse", f"environment/{env}-next")
         assert carried(remote, tip) == second
@@ -407,7 +408,7 @@ def test_rejected_push_is_rebuilt_on_the_new_tips(
     git(tmp_path, "clone", "-q", str(remote), str(rival))
     newer = set_host(rival, "demo", "rival.example.com", "Rival, on top of mine")
     git(rival, "push", "-q", "origin", "main")
-    rival_results: list[branches.PublishResult] = []
+    rival_results: list[PublishResult] = []
 
     def interfere(message: str) -> None:
         if message.startswith("pushing") and not rival_results:
@@ -678,7 +679,7 @@ def test_note_only_push_is_retried_when_an_older_commit_lands_first(
     older = tmp_path / "older"
     git(tmp_path, "clone", "-q", str(remote), str(older))
     git(older, "checkout", "-q", "--detach", c2)
-    rival: list[branches.PublishResult] = []
+    rival: list[PublishResult] = []
 
     def interfere(message: str) -> None:
         if message.startswith("pushing") and not rival:
@@ -703,7 +704,7 @@ def test_older_commit_cannot_land_after_a_note_it_did_not_see(
     older = tmp_path / "older"
     git(tmp_path, "clone", "-q", str(remote), str(older))
     git(older, "checkout", "-q", "--detach", c2)
-    ours: list[branches.PublishResult] = []
+    ours: list[PublishResult] = []
 
     def interfere(message: str) -> None:
         if message.startswith("pushing") and not ours:
@@ -725,7 +726,7 @@ def test_local_note_and_older_commit_race(dry_repo: Path, tmp_path: Path, ours_f
     older = tmp_path / "older-worktree"
     git(dry_repo, "worktree", "add", "-q", "--detach", str(older), c2)
     first, second = (dry_repo, older) if ours_first else (older, dry_repo)
-    inner: list[branches.PublishResult] = []
+    inner: list[PublishResult] = []
 
     def interfere(message: str) -> None:
         if message.startswith("building") and not inner:

@@ -7,7 +7,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from generator.publish.branches import PublishResult, describe, publish
+from generator.publish.branches import publish
+from generator.publish.results import PublishResult, describe
 from generator.render.repository import render_repository
 from tests.conftest import git
 

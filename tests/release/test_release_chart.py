@@ -40,7 +40,6 @@ from click.testing import CliRunner
 from generator.cli import main
 from tests.conftest import REPO, git
 from tests.realclients import (
-    CLIENTS,
     SERVICERADAR_CHARTS,
     Helm,
     OciRegistry,
@@ -48,8 +47,8 @@ from tests.realclients import (
     _stop,
     free_port,
     point_at,
-    require_client,
     sha256,
+    start_registry,
 )
 
 EXAMPLES = REPO / "examples/github-actions"
@@ -106,27 +105,8 @@ def http_get(url: str) -> bytes:
 def registry(tmp_path: Path) -> Iterator[OciRegistry]:
     """An empty ``docker-registry`` on a free loopback port for this test only (the session's
     ``oci_registry`` fills up with other tests' pushes, and immutability is about what it holds)."""
-    binary = require_client("docker-registry (the OCI registry)", CLIENTS["registry"])
-    root = tmp_path / "registry"
-    root.mkdir()
-    config, storage = root / "config.yml", root / "storage"
-
-    def start(port: int) -> list[str]:
-        config.write_text(
-            "version: 0.1\n"
-            "log:\n  level: warn\n"
-            f"http:\n  addr: 127.0.0.1:{port}\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
-        )
-        return [str(binary), "serve", str(config)]
-
-    log = root / "registry.log"
-    server = _serve("docker-registry", start, "/v2/", log)
-    host = f"127.0.0.1:{server.port}"
-    try:
-        yield OciRegistry(host=host, url=f"oci://{host}/charts", root=storage, log=log)
-    finally:
-        _stop(server.process)
+    with start_registry(tmp_path / "registry") as registry:
+        yield registry
 
 
 def registry_tags(registry: OciRegistry) -> list[str]:

@@ -27,6 +27,7 @@ from generator import yamlio
 from generator.render import plan as render
 from generator.spec import model as spec
 from generator.spec import validate as fastschema
+from generator.spec.files import spec_schema
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -321,7 +322,7 @@ def _spec_objects() -> list[tuple[str, Any]]:
     ("schema_of", "objects"),
     [
         (lambda: fastschema.package_schema("kinds"), _rendered_objects),
-        (spec.spec_schema, _spec_objects),
+        (spec_schema, _spec_objects),
     ],
     ids=["kinds", "spec"],
 )

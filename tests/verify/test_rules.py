@@ -91,7 +91,7 @@ def test_api_versions_come_from_the_file_then_the_options(tmp_path: Path) -> Non
 
 def test_targets_need_a_rendered_tree_and_known_names(example_repo: Path) -> None:
     targets = find_targets(example_repo)
-    assert [(t.env, t.app, t.release, t.namespace) for t in targets] == [
+    assert [(t.env, t.app, t.release.name, t.release.namespace) for t in targets] == [
         ("staging", "serviceradar", "serviceradar", "demo-staging"),
         ("demo", "serviceradar", "serviceradar", "demo"),
         ("prod", "serviceradar", "serviceradar", "serviceradar"),

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from generator.cli import main
 from tests.conftest import EXAMPLE_SPEC, REPO, snapshot_tree
-from tests.realclients import CLIENTS, Helm, _serve, _stop, require_client
+from tests.realclients import Helm, OciRegistry, start_registry
 
 pytestmark = pytest.mark.clients
 
@@ -315,43 +315,58 @@ def test_strict_turns_warnings_into_exit_1(
     assert verify(root, helm3, "--strict").exit_code == 1
 
 
+def test_each_spec_file_is_parsed_once_however_many_values_have_no_effect(
+    hello_chart: str, helm3: Helm, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four findings, each located by looking in up to three files: still one parse per file."""
+    from generator import yamlio
+
+    values = "      replicaz: 3\n      servise: {port: 1}\n"
+    root = hello_project(tmp_path / "hello", hello_chart, values=values)
+    parsed: list[str] = []
+    real_load_located = yamlio.load_located
+
+    def counting(text: str) -> Any:
+        parsed.append(text)
+        return real_load_located(text)
+
+    monkeypatch.setattr(yamlio, "load_located", counting)
+    code, data = verify_json(root, helm3, "--skip-schemas")
+    assert code == 1, data
+    sources = [f["source"] for env in ("dev", "prod") for f in findings(data, env, "no-effect")]
+    assert len(sources) == 4, sources
+    assert all(s.startswith("environments/_project.yaml:") for s in sources), sources
+    spec_dir = root / "environments"
+    spec_texts = [
+        (spec_dir / name).read_text() for name in ("_project.yaml", "dev.yaml", "prod.yaml")
+    ]
+    assert sorted(parsed) == sorted(spec_texts)
+
+
 # --- the chart cache ----------------------------------------------------------------------------
 
 
 @pytest.fixture
-def own_registry(tmp_path: Path) -> Iterator[tuple[str, Callable[[], None]]]:
-    """A registry of this test's own, which the test can stop: (url, stop)."""
-    binary = require_client("docker-registry (the OCI registry)", CLIENTS["registry"])
-    config = tmp_path / "registry.yml"
-
-    def start(port: int) -> list[str]:
-        config.write_text(
-            f"version: 0.1\nlog:\n  level: warn\nhttp:\n  addr: 127.0.0.1:{port}\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'storage'}\n"
-        )
-        return [str(binary), "serve", str(config)]
-
-    server = _serve("docker-registry", start, "/v2/", tmp_path / "registry.log")
-    try:
-        yield f"oci://127.0.0.1:{server.port}/charts", lambda: _stop(server.process)
-    finally:
-        _stop(server.process)
+def own_registry(tmp_path: Path) -> Iterator[OciRegistry]:
+    """A registry of this test's own, which the test can stop."""
+    with start_registry(tmp_path / "registry") as registry:
+        yield registry
 
 
 def test_a_warm_cache_never_touches_the_registry_and_a_corrupt_entry_is_fetched_again(
-    own_registry: tuple[str, Callable[[], None]],
+    own_registry: OciRegistry,
     helm: Helm,
     fresh_cache: Path,
     tmp_path: Path,
 ) -> None:
-    url, stop = own_registry
+    url = own_registry.url
     helm.run("package", str(HELLO_CHART), "--destination", str(tmp_path))
     helm.run("push", str(tmp_path / "hello-0.3.0.tgz"), url, "--plain-http")
     root = hello_project(tmp_path / "hello", url)
     code, cold = verify_json(root, helm)
     assert code == 0 and cold["fetched"] == [f"{url}/hello:0.3.0"]
     [archive] = fresh_cache.glob("charts/*/hello-0.3.0.tgz")
-    stop()  # from here on, the registry is gone
+    own_registry.stop()  # from here on, the registry is gone
     code, warm = verify_json(root, helm)
     assert code == 0 and warm["fetched"] == [] and warm["refetched"] == []
     assert warm["targets"] == cold["targets"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import yamlio
+from generator import yamlemit
 from generator.helm.cache import ChartRef
 from generator.helm.runner import Helm
 
@@ -77,5 +77,5 @@ class Renderer:
         if values is None:
             self.values_file.write_text(self.values_text, "utf-8")
         else:
-            self.values_file.write_text(yamlio.dump_document(values), "utf-8")
+            self.values_file.write_text(yamlemit.dump_document(values), "utf-8")
         return self.helm.run(*self.args)

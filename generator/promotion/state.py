@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from generator import yamlio
+from generator import yamlemit, yamlio
 from generator.errors import GitError, UsageError
 from generator.git import drycommit, envbranches
 from generator.git import plumbing as gitio
@@ -372,4 +372,4 @@ def commit_status(
     errors = list(fastschema.explainer("kinds", "CommitStatus").iter_errors(manifest))
     if errors:  # a bug, not bad input: every value above was checked
         raise AssertionError(f"invalid CommitStatus: {errors[0].message}")
-    return yamlio.dump_document(manifest, sort_keys=False)
+    return yamlemit.dump_document(manifest, sort_keys=False)

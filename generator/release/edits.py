@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import yamlio
+from generator import yamlemit, yamlio
 from generator.errors import Problem, UsageError
 from generator.spec import naming
 from generator.yamlspans import Path_, Span, scalar_spans
@@ -44,7 +44,7 @@ class Edit:
 
 def _quote_plainly(text: str) -> bool:
     """True when a plain scalar would still read back as this string (in YAML 1.1 and 1.2)."""
-    return yamlio.is_plain_safe(text) or bool(naming.SEMVER.fullmatch(text) and "+" not in text)
+    return yamlemit.is_plain_safe(text) or bool(naming.SEMVER.fullmatch(text) and "+" not in text)
 
 
 def token_for(edit: Edit) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 import jinja2.exceptions
 
-from generator import yamlio
+from generator import yamlemit, yamlio
 from generator.errors import Problem, RenderError, SpecError
 from generator.spec import naming
 from generator.spec import validate as fastschema
@@ -192,7 +192,7 @@ class _Renderer:
         emitted = self.emitted
 
         def yaml_document(data: Any, sort_keys: bool = True) -> str:
-            text = yamlio.dump_document(data, sort_keys)
+            text = yamlemit.dump_document(data, sort_keys)
             emitted[text] = data
             return text
 

@@ -10,7 +10,7 @@ import jinja2
 import jinja2.bccache
 import jinja2.sandbox
 
-from generator import yamlio
+from generator import yamlemit
 from generator.errors import Problem, SpecError
 
 TEMPLATE_DIR = "templates"
@@ -23,8 +23,8 @@ def builtin_template_dir() -> Path:
 
 def _yaml_filter(value: Any, indent: int | None = None) -> str:
     if indent is None:
-        return yamlio.scalar(value)
-    return yamlio.dump_inline(value, indent)
+        return yamlemit.scalar(value)
+    return yamlemit.dump_inline(value, indent)
 
 
 def _md_code(value: Any) -> str:
@@ -152,6 +152,6 @@ def make_environment(overrides: Mapping[str, str] | None = None) -> jinja2.Envir
         bytecode_cache=_COMPILED,
     )
     env.filters["yaml"] = _yaml_filter
-    env.filters["yaml_document"] = yamlio.dump_document
+    env.filters["yaml_document"] = yamlemit.dump_document
     env.filters["md_code"] = _md_code
     return env

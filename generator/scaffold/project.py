@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from generator import __version__, yamlio
+from generator import __version__, yamlemit
 from generator.errors import OutputError, UsageError
 from generator.render.output import Changes
 from generator.spec import naming
@@ -106,23 +106,23 @@ def scaffold_files(
     url = repo_url or f"https://github.com/example/{name}-gitops.git"
     if not re.fullmatch(r"https://[^/\s]+/[^\s]+", url):
         raise UsageError(f"--repo-url: {url!r} must be the repository's https:// URL")
-    # Every value that lands in YAML goes through yamlio.scalar: a name such as 123, true or null
+    # Every value that lands in YAML goes through yamlemit.scalar: a name such as 123, true or null
     # must stay a string. README.md and comments take the plain text.
     values = {
         "name": name,
         "app": app,
-        "name_yaml": yamlio.scalar(name),
-        "app_yaml": yamlio.scalar(app),
-        "namespace_staging": yamlio.scalar(f"{name}-staging"),
-        "namespace_demo": yamlio.scalar(f"{name}-demo"),
-        "namespace_prod": yamlio.scalar(name),
-        "hooks_repo_yaml": yamlio.scalar(HOOKS_REPO),
-        "hooks_rev_yaml": yamlio.scalar(f"v{__version__}"),
-        "repo_url": yamlio.scalar(url),
-        "chart_repository": yamlio.scalar(repository),
-        "chart_name": yamlio.scalar(chart_name),
-        "version": version if "+" not in version else yamlio.scalar(version),
-        "tag": yamlio.scalar(tag),
+        "name_yaml": yamlemit.scalar(name),
+        "app_yaml": yamlemit.scalar(app),
+        "namespace_staging": yamlemit.scalar(f"{name}-staging"),
+        "namespace_demo": yamlemit.scalar(f"{name}-demo"),
+        "namespace_prod": yamlemit.scalar(name),
+        "hooks_repo_yaml": yamlemit.scalar(HOOKS_REPO),
+        "hooks_rev_yaml": yamlemit.scalar(f"v{__version__}"),
+        "repo_url": yamlemit.scalar(url),
+        "chart_repository": yamlemit.scalar(repository),
+        "chart_name": yamlemit.scalar(chart_name),
+        "version": version if "+" not in version else yamlemit.scalar(version),
+        "tag": yamlemit.scalar(tag),
         "hooks_repo": HOOKS_REPO,
         "schema": SCHEMA_COPY,
     }

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator import yamlio
+from generator import yamlemit, yamlio
 from generator.errors import HelmError
 from generator.helm.cache import ChartRef
 from generator.helm.manifests import CLUSTER_SCOPED, Identity, Manifest, masked, parse
@@ -269,6 +269,6 @@ def _at(data: Any, path: Sequence[str | int]) -> Any:
 
 def _comparable(manifests: list[Manifest], varying: dict[Identity, set[Any]]) -> Any:
     return sorted(
-        (str(m.identity), yamlio.dump_document(masked(m, varying.get(m.identity, set()))))
+        (str(m.identity), yamlemit.dump_document(masked(m, varying.get(m.identity, set()))))
         for m in manifests
     )

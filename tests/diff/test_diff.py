@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from generator import yamlio
+from generator import yamlemit, yamlio
 from generator.cli import main
 from generator.diff.compare import Diff, diff_repository
 from generator.errors import SpecError, UsageError
@@ -179,7 +179,7 @@ def _reorder(data: Any) -> Any:
 def test_reordering_keys_in_the_spec_shows_no_difference(repo: Path) -> None:
     for path in sorted((repo / "environments").glob("*.yaml")):
         data = yamlio.load(path.read_text())
-        reordered = yamlio.dump_document(_reorder(data), sort_keys=False)
+        reordered = yamlemit.dump_document(_reorder(data), sort_keys=False)
         assert reordered.splitlines() != path.read_text().splitlines()
         path.write_text(reordered)
     commit_all(repo, "Reorder keys")

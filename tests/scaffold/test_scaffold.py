@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import yamlio
+from generator import yamlemit
 from generator.cli import main
 from generator.scaffold.project import MODELINE_PREFIX, SCHEMA_COPY, schema_text
 from generator.spec.model import load_spec
@@ -275,8 +275,8 @@ def test_names_that_read_as_other_types_stay_strings(tmp_path: Path, name: str) 
     assert [env.namespace for env in spec.environments] == [f"{name}-staging", f"{name}-demo", name]
     assert [app.name for app in spec.environment("prod").apps] == [name]
     project = (target / "environments/_project.yaml").read_text()
-    assert f"  name: {yamlio.scalar(name)}\n" in project
-    assert f"\n  {yamlio.scalar(name)}:\n    chart:" in project
+    assert f"  name: {yamlemit.scalar(name)}\n" in project
+    assert f"\n  {yamlemit.scalar(name)}:\n    chart:" in project
     assert f"# {name} GitOps\n" in (target / "README.md").read_text()
 
 

@@ -62,7 +62,7 @@ class RenderError(UsageError):
 
 
 class OutputError(GitopsGenError):
-    """rendered/ could not be written (permissions, disk full, ...); the old output is intact."""
+    """rendered/ could not be read or written (permissions, disk full, ...); it is intact."""
 
 
 class GitError(GitopsGenError):

@@ -177,6 +177,8 @@ def test_failing_filesystem_calls_leave_rendered_intact(
 ) -> None:
     change_demo(example_repo)
     before = snapshot_tree(example_repo / "rendered")
+    if call == "open":  # past the lock's open and the reading of rendered/: into the staging tree
+        after += 1 + len(before)
     fake = _FailingOs(call, after, err)
     monkeypatch.setattr(output, "os", fake)
     code, out = cli(example_repo, "render")
@@ -193,6 +195,24 @@ def test_failing_filesystem_calls_leave_rendered_intact(
         assert "could not write rendered/" in out and os.strerror(err) in out, out
         assert "it is unchanged" in out, out
         assert snapshot_tree(example_repo / "rendered") == before
+    assert leftovers(example_repo) == []
+
+
+@pytest.mark.parametrize("command", ["render", "check"])
+def test_failing_to_read_rendered_says_so_and_writes_nothing(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    change_demo(example_repo)
+    before = snapshot_tree(example_repo / "rendered")
+    # render opens the repository for its lock first; check goes straight to reading.
+    fake = _FailingOs("open", 1 if command == "render" else 0, errno.EMFILE)
+    monkeypatch.setattr(output, "os", fake)
+    code, out = cli(example_repo, command)
+    monkeypatch.setattr(output, "os", os)
+    assert fake.calls > 0, "the injected fault never fired"
+    assert code == 1 and "Traceback" not in out, out
+    assert f"could not read rendered/ ({os.strerror(errno.EMFILE)}); nothing was written" in out
+    assert snapshot_tree(example_repo / "rendered") == before
     assert leftovers(example_repo) == []
 
 

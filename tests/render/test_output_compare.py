@@ -126,3 +126,19 @@ def test_an_unchanged_render_reports_nothing_to_do(example_repo: Path) -> None:
     result = CliRunner().invoke(main, ["-C", str(example_repo), "check"])
     assert result.exit_code == 1
     assert "rendered/ is stale" in result.stderr
+
+
+def test_read_tree_reads_every_file_whole(tmp_path: Path) -> None:
+    """Empty files, files of exactly one read, and files of many reads come back byte for byte."""
+    from generator.render import output
+
+    sizes = {"empty": 0, "one": 10, "chunk": output._CHUNK, "more": output._CHUNK * 3 + 7}
+    expected = {}
+    for name, size in sizes.items():
+        data = bytes(i % 251 for i in range(size))
+        path = tmp_path / "tree" / "sub" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        expected[f"sub/{name}"] = data
+    assert output.read_tree(tmp_path / "tree") == expected
+    assert output.read_tree(tmp_path / "missing") == {}

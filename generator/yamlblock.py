@@ -142,7 +142,7 @@ class _Reader:
         return self.mapping(i, indent, depth)
 
     def mapping(self, i: int, indent: int, depth: int) -> tuple[dict[Any, Any], int]:
-        lines, count, result = self.lines, len(self.lines), self.result
+        lines, count, result, known = self.lines, len(self.lines), self.result, _lines
         mapping: dict[Any, Any] = {}
         while i < count:
             at, content = lines[i]
@@ -150,7 +150,9 @@ class _Reader:
                 if at > indent:
                     raise Unread  # a line deeper than the map's keys, not under one of them
                 break
-            kind, key, value, string_key, _ = self.line(content)
+            kind, key, value, string_key, unsafe = known.get(content) or self.line(content)
+            if unsafe:
+                result.unsafe = True
             if kind == ITEM or key in mapping:
                 raise Unread  # a list beside the map's keys, or a duplicate key
             if not string_key:
@@ -174,7 +176,7 @@ class _Reader:
         return mapping, i
 
     def sequence(self, i: int, indent: int, depth: int) -> tuple[list[Any], int]:
-        lines, count, result = self.lines, len(self.lines), self.result
+        lines, count, result, known = self.lines, len(self.lines), self.result, _lines
         sequence: list[Any] = []
         while i < count:
             at, content = lines[i]
@@ -182,7 +184,9 @@ class _Reader:
                 if at > indent:
                     raise Unread
                 break
-            kind, rest, value, _, _ = self.line(content)
+            kind, rest, value, _, unsafe = known.get(content) or self.line(content)
+            if unsafe:
+                result.unsafe = True
             if kind != ITEM:
                 break  # the next key of the map this list is the value of (checked there)
             if value is _OPEN:  # "-" alone

@@ -33,10 +33,23 @@ def deep_merge(base: Any, override: Any) -> Any:
 
 
 def _strip_nulls(value: Any) -> Any:
-    """A map that arrives through an override has nothing to remove: its nulls mean 'absent'."""
-    if isinstance(value, Mapping):
-        return {key: _strip_nulls(item) for key, item in value.items() if item is not None}
-    return value
+    """A map that arrives through an override has nothing to remove: its nulls mean 'absent'.
+
+    A map with no null in it (the usual case) is shared as it is, like the rest of the merge.
+    """
+    if not isinstance(value, Mapping) or (type(value) is dict and _null_free(value)):
+        return value
+    return {key: _strip_nulls(item) for key, item in value.items() if item is not None}
+
+
+def _null_free(mapping: dict[Any, Any]) -> bool:
+    """No null among the values of ``mapping`` or of the maps inside it (lists keep theirs)."""
+    for item in mapping.values():
+        if item is None or (type(item) is dict and not _null_free(item)):
+            return False
+        if type(item) is not dict and isinstance(item, Mapping):
+            return False  # another kind of map: copied into a plain dict
+    return True
 
 
 class NotAMapError(TypeError):

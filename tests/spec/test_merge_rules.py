@@ -87,3 +87,17 @@ def test_only_the_maps_a_layer_changes_are_new() -> None:
     assert merged == {"new": {"deep": [1]}}
     assert merged["new"]["deep"] is override["new"]["deep"]
     assert override == {"new": {"deep": [1], "gone": None}}
+
+
+def test_an_override_map_is_shared_unless_it_holds_a_null() -> None:
+    """A map that arrives through an override is kept as it is when it has no null at any depth;
+    one null anywhere in it means a new map without it (and without it only)."""
+    clean = {"a": {"b": [1, None], "c": {"d": 1}}}
+    merged = deep_merge({"x": 1}, {"new": clean})
+    assert merged["new"] is clean
+    dirty = {"a": {"b": [1, None], "c": {"d": None, "e": 2}}, "f": {"g": 1}}
+    merged = deep_merge({"x": 1}, {"new": dirty})
+    assert merged["new"] == {"a": {"b": [1, None], "c": {"e": 2}}, "f": {"g": 1}}
+    assert merged["new"] is not dirty and merged["new"]["f"] is dirty["f"]
+    assert dirty["a"]["c"] == {"d": None, "e": 2}
+    assert deep_merge(1, {"a": None, "b": {"c": None}}) == {"b": {}}

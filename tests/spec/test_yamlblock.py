@@ -225,3 +225,14 @@ def test_lists_and_values_are_fresh_for_each_document() -> None:
     first["b"]["k"] = 1
     first["c"].append("y")
     assert second == {"a": [], "b": {}, "c": ["x"]}
+
+
+def test_what_a_line_holds_is_noticed_on_every_read_of_it() -> None:
+    """Lines are read once and kept: a big integer or a key that is not a string must still be
+    noticed in every document that holds the line, not only the first."""
+    text = f"a: {2**53}\nb:\n- {2**60}\n1: x\n"
+    for _ in range(3):
+        document = yamlio.load_document(text)
+        assert document.unsafe_integers is True
+        assert document.string_keys is False
+    assert yamlio.load_document("a: 1\n").unsafe_integers is False

@@ -6,13 +6,14 @@ import difflib
 import errno
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from generator.errors import OutputError, UsageError
+from generator.render import forked
 
 RENDERED = "rendered"
 _TMP_PREFIX = ".gitops-gen-tmp-"
@@ -43,12 +44,7 @@ def group_of(path: str) -> str:
 
 def read_rendered(root: Path) -> dict[str, bytes]:
     """rendered/ as it is on disk; it must be a plain directory, since render replaces it whole."""
-    target = root / RENDERED
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise UsageError(
-            f"{RENDERED} is not a plain directory (a link or a file); gitops-gen replaces "
-            f"{RENDERED}/ as a whole, so remove it or make it a directory"
-        )
+    target = _plain_directory(root)
     try:
         return read_tree(target)
     except OSError as e:
@@ -57,6 +53,52 @@ def read_rendered(root: Path) -> dict[str, bytes]:
             f"could not read {RENDERED}/ ({reason}); nothing was written. Fix the cause and run "
             "again."
         ) from None
+
+
+def _plain_directory(root: Path) -> Path:
+    target = root / RENDERED
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise UsageError(
+            f"{RENDERED} is not a plain directory (a link or a file); gitops-gen replaces "
+            f"{RENDERED}/ as a whole, so remove it or make it a directory"
+        )
+    return target
+
+
+# From this many environments in rendered/, a forked child reads it while the spec renders.
+READ_AHEAD_FROM = 48
+
+
+@contextmanager
+def reading_rendered(root: Path) -> Iterator[Callable[[], dict[str, bytes]]]:
+    """``read_rendered``, started now: for a large tree a forked child reads rendered/ while this
+    process renders, and the function this yields returns the tree when it is needed.
+
+    If the child fails in any way, the tree is read here then, so what a user sees (the tree, or
+    the error) is what ``read_rendered`` gives. Leaving the block stops a child not waited for.
+    The caller that writes rendered/ holds the lock from before this starts until it has written.
+    """
+    child = None
+    try:
+        environments = len(os.listdir(root / RENDERED / "environments"))
+    except OSError:
+        environments = 0
+    if environments >= READ_AHEAD_FROM and forked.can_fork():
+        child = forked.Child(lambda: read_tree(root / RENDERED))
+
+    def current() -> dict[str, bytes]:
+        nonlocal child
+        _plain_directory(root)
+        tree = None
+        if child is not None:
+            tree, child = child.result(), None
+        return tree if tree is not None else read_rendered(root)
+
+    try:
+        yield current
+    finally:
+        if child is not None:
+            child.cancel()
 
 
 def read_tree(directory: Path) -> dict[str, bytes]:

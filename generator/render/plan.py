@@ -11,6 +11,7 @@ import jinja2.exceptions
 
 from generator import yamlemit, yamlio
 from generator.errors import Problem, RenderError, SpecError
+from generator.render import forked
 from generator.spec import naming
 from generator.spec import validate as fastschema
 from generator.spec.model import Environment, Spec
@@ -67,7 +68,7 @@ def render(
             renderer, templates_by_role, common, part_of, environments[start:stop], previous, tick
         )
 
-    if len(environments) >= PARALLEL_FROM and _can_fork():
+    if len(environments) >= PARALLEL_FROM and forked.can_fork():
         plan.update(_in_parallel(render_part, len(environments), progress))
     else:
         plan.update(render_part(0, len(environments), progress))
@@ -83,17 +84,6 @@ def render(
 # From this many environments on, a second process renders half of them (when fork is available).
 PARALLEL_FROM = 48
 
-
-def _can_fork() -> bool:
-    import os
-
-    return (
-        hasattr(os, "fork")
-        and (os.cpu_count() or 1) > 1
-        and not os.environ.get("GITOPS_GEN_NO_FORK")
-    )
-
-
 RenderPart = Callable[[int, int, Callable[[int], None] | None], dict[str, str]]
 
 
@@ -103,39 +93,19 @@ def _in_parallel(
     """Render the second half of the environments in a forked child while this process renders
     the first half.
 
-    The child sends its files back through a pipe.  If it fails in any way, this process renders
-    that half itself, so errors (and which one is reported first) are exactly the sequential ones.
+    If the child fails in any way, this process renders that half itself, so errors (and which
+    one is reported first) are exactly the sequential ones.
     """
-    import os
-    import pickle
-
     half = (count + 1) // 2
-
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 1
-        try:
-            os.close(read_fd)
-            data = pickle.dumps(render_part(half, count, None), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_fd, "wb") as pipe:
-                pipe.write(data)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_fd)
+    child = forked.Child(lambda: render_part(half, count, None))
     try:
         files = render_part(0, half, tick)
     except BaseException:
-        os.close(read_fd)
-        os.kill(pid, 9)  # its half no longer matters: report this error now
-        os.waitpid(pid, 0)
+        child.cancel()  # its half no longer matters: report this error now
         raise
-    with os.fdopen(read_fd, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) == 0 and data:
-        files.update(pickle.loads(data))
+    theirs = child.result()
+    if theirs is not None:
+        files.update(theirs)
         if tick is not None:
             tick(count - half)
     else:

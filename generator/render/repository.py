@@ -34,13 +34,15 @@ def plan_repository(root: Path) -> Plan:
 
 def render_repository(root: Path) -> tuple[Plan, output.Changes]:
     """Render and replace rendered/ atomically; writes nothing when nothing changed."""
-    plan = plan_repository(root)
-    # What is on disk is read under the lock, so that a concurrent render cannot slip in between.
+    # rendered/ is read under the lock (a large one while the spec renders), so that a
+    # concurrent render cannot slip in between reading and writing.
     with output.locked(root):
         # First put back a tree that a killed run moved aside, so the changes are counted
         # against what rendered/ really holds.
         output.clean_leftovers(root)
-        current = output.read_rendered(root)
+        with output.reading_rendered(root) as read:
+            plan = plan_repository(root)
+            current = read()
         changes = output.compare(plan.files, current)
         if changes:
             output.write_atomically(root, plan.files, current)
@@ -49,7 +51,8 @@ def render_repository(root: Path) -> tuple[Plan, output.Changes]:
 
 def check_repository(root: Path) -> tuple[output.Changes, str]:
     """What render would change in rendered/, and the unified diff; writes nothing."""
-    plan = plan_repository(root)
-    current = output.read_rendered(root)
+    with output.reading_rendered(root) as read:
+        plan = plan_repository(root)
+        current = read()
     changes = output.compare(plan.files, current)
     return changes, output.unified_diff(plan.files, current, changes) if changes else ""

@@ -190,6 +190,13 @@ class _Renderer:
             raise _located(e, template, f"undefined variable: {e.message}") from None
         except jinja2.exceptions.SecurityError as e:
             raise _located(e, template, f"refused by the template sandbox: {e}") from None
+        except jinja2.TemplateNotFound as e:
+            raise _located(
+                e,
+                template,
+                f"includes {e.name!r}, which is neither in templates/ nor a built-in template "
+                "(names are relative to templates/, without ..)",
+            ) from None
         except Exception as e:  # a template is the user's code: whatever it raises is theirs
             raise _located(e, template, f"{type(e).__name__}: {e}") from None
         if kind is not None:
@@ -206,7 +213,15 @@ def _located(error: BaseException, template: jinja2.Template, message: str) -> S
             line = frame.lineno or 0
     name = _display(filename)
     return SpecError(
-        [Problem(name, line, 1 if line else 0, "", message + "; fix the template or the spec")]
+        [
+            Problem(
+                name,
+                line,
+                1 if line else 0,
+                "",
+                message.rstrip(".") + "; fix the template or the spec",
+            )
+        ]
     )
 
 

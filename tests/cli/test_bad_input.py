@@ -821,35 +821,35 @@ CASES: dict[str, Case] = {
     "include-escaping-up": Case(
         include("../../outside/secret.txt"),
         problems(
-            "templates/environment/README.md.j2:1:1: TemplateNotFound: ../../outside/secret.txt; fix the template or the spec",
+            "templates/environment/README.md.j2:1:1: includes '../../outside/secret.txt', which is neither in templates/ nor a built-in template (names are relative to templates/, without ..); fix the template or the spec",
             where="templates/",
         ),
     ),
     "include-escaping-one-up": Case(
         include("../outside/secret.txt"),
         problems(
-            "templates/environment/README.md.j2:1:1: TemplateNotFound: ../outside/secret.txt; fix the template or the spec",
+            "templates/environment/README.md.j2:1:1: includes '../outside/secret.txt', which is neither in templates/ nor a built-in template (names are relative to templates/, without ..); fix the template or the spec",
             where="templates/",
         ),
     ),
     "include-absolute": Case(
         include("/etc/passwd"),
         problems(
-            "templates/environment/README.md.j2:1:1: TemplateNotFound: 'etc/passwd' not found in search path: '{templates}'; fix the template or the spec",
+            "templates/environment/README.md.j2:1:1: includes 'etc/passwd', which is neither in templates/ nor a built-in template (names are relative to templates/, without ..); fix the template or the spec",
             where="templates/",
         ),
     ),
     "include-through-a-name": Case(
         include("environment/../../../outside/secret.txt"),
         problems(
-            "templates/environment/README.md.j2:1:1: TemplateNotFound: environment/../../../outside/secret.txt; fix the template or the spec",
+            "templates/environment/README.md.j2:1:1: includes 'environment/../../../outside/secret.txt', which is neither in templates/ nor a built-in template (names are relative to templates/, without ..); fix the template or the spec",
             where="templates/",
         ),
     ),
     "include-with-backslashes": Case(
         include("..\\\\outside\\\\secret.txt"),
         problems(
-            "templates/environment/README.md.j2:1:1: TemplateNotFound: '..\\\\outside\\\\secret.txt' not found in search path: '{templates}'; fix the template or the spec",
+            "templates/environment/README.md.j2:1:1: includes '..\\\\outside\\\\secret.txt', which is neither in templates/ nor a built-in template (names are relative to templates/, without ..); fix the template or the spec",
             where="templates/",
         ),
     ),
@@ -881,7 +881,7 @@ CASES: dict[str, Case] = {
             "# {{ env.name }}\n\n{{ env.__class__.__mro__ }}\n",
         ),
         problems(
-            "templates/environment/README.md.j2:3:1: refused by the template sandbox: access to attribute '__class__' of 'Environment' object is unsafe.; fix the template or the spec",
+            "templates/environment/README.md.j2:3:1: refused by the template sandbox: access to attribute '__class__' of 'Environment' object is unsafe; fix the template or the spec",
             where="templates/",
         ),
     ),

@@ -199,6 +199,16 @@ def test_a_missing_key_does_not_unbreak_what_failed_before(example_repo: Path) -
     ]
 
 
+def test_a_missing_key_found_later_keeps_what_failed_earlier_broken(example_repo: Path) -> None:
+    """jsonschema reports project before promotion: the missing order must not unmark the name."""
+    _edit(example_repo, "_project.yaml", "  name: serviceradar\n", "  name: 5\n")
+    _edit(example_repo, "_project.yaml", "  order: [staging, demo, prod]\n", "")
+    assert _problems(example_repo) == [
+        "environments/_project.yaml:6:9: project.name: must be a string, not a number; quote it to make it a string",
+        "environments/_project.yaml:112:1: promotion: 'order' is required",
+    ]
+
+
 # --- keys and integers the schema cannot see --------------------------------------------------------
 
 

@@ -4,12 +4,14 @@ reported."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from generator.errors import SpecError
 from generator.spec.model import load_spec
+from tests.spec.test_spec import MULTI_APP
 
 IMAGE_PATHS = "      tagPath: global.imageTag\n      pullPolicyPath: global.imagePullPolicy\n"
 
@@ -81,3 +83,47 @@ def test_asking_for_an_environment_the_spec_lacks_names_it(example_repo: Path) -
     with pytest.raises(KeyError) as info:
         load_spec(example_repo).environment("qa")
     assert info.value.args == ("qa",)
+
+
+def test_a_global_that_is_not_a_map_is_blamed_where_it_is_set(example_repo: Path) -> None:
+    """Set in the project file, not in the environment whose release failed."""
+    _edit(example_repo, "_project.yaml", IMAGE_PATHS, "")
+    _edit(
+        example_repo,
+        "_project.yaml",
+        "    values:\n      image:\n",
+        "    values:\n      global: 5\n      image:\n",
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(example_repo)
+    assert [str(p) for p in info.value.problems] == [
+        "environments/_project.yaml:31:15: apps.serviceradar.values.global: global must be a map (Helm shares it with every subchart)"
+    ]
+
+
+def test_two_applications_with_one_name_are_blamed_on_the_app_where_listed(
+    build_tree: Callable[[dict[str, str]], Path],
+) -> None:
+    """An environment that lists the app gets the problem at that app, not at its first line."""
+    project = (
+        MULTI_APP["environments/_project.yaml"]
+        .replace("  worker:\n", "  web-stage:\n")
+        .replace("order: [dev, live]", "order: [dev, live, prod, stage-prod]")
+    )
+    root = build_tree(
+        {
+            "environments/_project.yaml": project,
+            "environments/dev.yaml": "namespace: shop-dev\napps:\n  web-stage: {enabled: false}\n",
+            "environments/live.yaml": "namespace: shop\napps:\n  web-stage: {enabled: false}\n",
+            "environments/prod.yaml": "namespace: shop-prod\napps:\n  web: {enabled: false}\n",
+            "environments/stage-prod.yaml": (
+                "namespace: shop-stage-prod\napps:\n  web-stage: {enabled: false}\n"
+                "  web:\n    values: {replicas: 2}\n"
+            ),
+        }
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(root)
+    assert [str(p) for p in info.value.problems] == [
+        "environments/stage-prod.yaml:4:3: apps.web: app 'web' in environment 'stage-prod' makes the Application 'web-stage-prod', as app 'web-stage' in environment 'prod' does; rename one"
+    ]

@@ -127,3 +127,18 @@ def test_two_applications_with_one_name_are_blamed_on_the_app_where_listed(
     assert [str(p) for p in info.value.problems] == [
         "environments/stage-prod.yaml:4:3: apps.web: app 'web' in environment 'stage-prod' makes the Application 'web-stage-prod', as app 'web-stage' in environment 'prod' does; rename one"
     ]
+
+
+def test_a_global_set_in_defaults_apps_is_blamed_there(example_repo: Path) -> None:
+    _edit(example_repo, "_project.yaml", IMAGE_PATHS, "")
+    _edit(
+        example_repo,
+        "_project.yaml",
+        "defaults:\n",
+        "defaults:\n  apps:\n    serviceradar:\n      values:\n        global: 5\n",
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(example_repo)
+    assert [str(p) for p in info.value.problems] == [
+        "environments/_project.yaml:91:17: defaults.apps.serviceradar.values.global: global must be a map (Helm shares it with every subchart)"
+    ]

@@ -69,3 +69,42 @@ def test_one_namespace_on_two_clusters_named_is_fine(example_repo: Path) -> None
         ("demo-cluster", None, "demo"),
         ("prod-cluster", None, "demo"),
     ]
+
+
+def _without_defaults_sync(root: Path) -> None:
+    project = root / "environments" / "_project.yaml"
+    text = project.read_text()
+    start, end = text.index("  autoMerge: true\n"), text.index("  ignoreDifferences:\n")
+    project.write_text(text[:start] + text[end:])
+
+
+def test_sync_settings_default_to_automated_pruning_and_self_healing(example_repo: Path) -> None:
+    _without_defaults_sync(example_repo)
+    env = load_spec(example_repo).environment("staging")
+    assert env.auto_merge is True
+    assert (env.sync.automated, env.sync.prune, env.sync.self_heal, env.sync.allow_empty) == (
+        True,
+        True,
+        True,
+        False,
+    )
+    assert (env.sync.options, env.sync.retry) == ((), None)
+
+
+def test_sync_settings_an_environment_turns_off_are_off(example_repo: Path) -> None:
+    _without_defaults_sync(example_repo)
+    _edit(
+        example_repo,
+        "staging.yaml",
+        "namespace: demo-staging\n",
+        "namespace: demo-staging\nautoMerge: false\n"
+        "sync: {automated: false, prune: false, selfHeal: false, allowEmpty: true}\n",
+    )
+    env = load_spec(example_repo).environment("staging")
+    assert env.auto_merge is False
+    assert (env.sync.automated, env.sync.prune, env.sync.self_heal, env.sync.allow_empty) == (
+        False,
+        False,
+        False,
+        True,
+    )

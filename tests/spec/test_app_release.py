@@ -142,3 +142,14 @@ def test_a_global_set_in_defaults_apps_is_blamed_there(example_repo: Path) -> No
     assert [str(p) for p in info.value.problems] == [
         "environments/_project.yaml:91:17: defaults.apps.serviceradar.values.global: global must be a map (Helm shares it with every subchart)"
     ]
+
+
+def test_a_pull_policy_path_over_the_default_tag_path_is_blamed_on_it(
+    example_repo: Path,
+) -> None:
+    _edit(example_repo, "_project.yaml", IMAGE_PATHS, "      pullPolicyPath: image\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(example_repo)
+    assert [str(p) for p in info.value.problems] == [
+        "environments/_project.yaml:30:23: apps.serviceradar.image.pullPolicyPath: the tag goes to values.image.tag and the pull policy to values.image: give each a place of its own (image.tagPath, image.pullPolicyPath)"
+    ]

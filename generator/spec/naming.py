@@ -43,7 +43,9 @@ def branch_problem(branch: str) -> str | None:
     if ".." in branch:
         return f"branch {branch!r} must not contain '..'"
     bad = re.search(r"[\x00-\x20\x7f~^?*\[\\]|@\{|//", branch)
-    if bad or branch.endswith(("/", ".", ".lock")) or branch.startswith("/") or "/." in branch:
+    # git refuses ".lock" at the end of any component, not only of the whole name: env.lock/x.
+    locked = any(part.endswith(".lock") for part in branch.split("/"))
+    if bad or locked or branch.endswith(("/", ".")) or branch.startswith("/") or "/." in branch:
         return f"branch {branch!r} is not a valid git branch name"
     return None
 

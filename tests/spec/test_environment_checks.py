@@ -1,0 +1,110 @@
+"""The checks of one environment against the project (generator/spec/model.py,
+``_environment`` and ``_check_collisions``): its destination, the apps that defaults override,
+and which releases clash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.errors import SpecError
+from generator.spec.model import load_spec
+
+
+def _edit(root: Path, name: str, old: str, new: str) -> None:
+    path = root / "environments" / name
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def _problems(root: Path) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        load_spec(root)
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_cluster_name_beside_the_default_server_is_refused(example_repo: Path) -> None:
+    """defaults set a server; an environment that names a cluster must drop it."""
+    _edit(
+        example_repo,
+        "prod.yaml",
+        "namespace: serviceradar\n",
+        "namespace: serviceradar\ndestination:\n  name: prod-cluster\n",
+    )
+    assert _problems(example_repo) == [
+        "environments/prod.yaml:4:1: destination: set destination.server or destination.name, not both (write server: null to drop a server from defaults)"
+    ]
+
+
+def test_defaults_may_override_only_apps_the_project_defines(example_repo: Path) -> None:
+    """Said once, at defaults.apps, though every environment merges it."""
+    _edit(
+        example_repo,
+        "_project.yaml",
+        "defaults:\n",
+        "defaults:\n  apps:\n    nope: {enabled: false}\n",
+    )
+    assert _problems(example_repo) == [
+        "environments/_project.yaml:91:5: defaults.apps.nope: app 'nope' is not defined in apps of _project.yaml"
+    ]
+
+
+def test_one_namespace_on_two_clusters_named_is_fine(example_repo: Path) -> None:
+    """Clusters named by destination.name are told apart by their names."""
+    for name, cluster in (("demo.yaml", "demo-cluster"), ("prod.yaml", "prod-cluster")):
+        path = example_repo / "environments" / name
+        text = path.read_text().replace("namespace: serviceradar\n", "namespace: demo\n", 1)
+        path.write_text(
+            text.replace(
+                "namespace: demo\n",
+                f"namespace: demo\ndestination:\n  server: null\n  name: {cluster}\n",
+                1,
+            )
+        )
+    spec = load_spec(example_repo)
+    assert [(env.cluster_name, env.server, env.namespace) for env in spec.environments] == [
+        (None, "https://kubernetes.default.svc", "demo-staging"),
+        ("demo-cluster", None, "demo"),
+        ("prod-cluster", None, "demo"),
+    ]
+
+
+def _without_defaults_sync(root: Path) -> None:
+    project = root / "environments" / "_project.yaml"
+    text = project.read_text()
+    start, end = text.index("  autoMerge: true\n"), text.index("  ignoreDifferences:\n")
+    project.write_text(text[:start] + text[end:])
+
+
+def test_sync_settings_default_to_automated_pruning_and_self_healing(example_repo: Path) -> None:
+    _without_defaults_sync(example_repo)
+    env = load_spec(example_repo).environment("staging")
+    assert env.auto_merge is True
+    assert (env.sync.automated, env.sync.prune, env.sync.self_heal, env.sync.allow_empty) == (
+        True,
+        True,
+        True,
+        False,
+    )
+    assert (env.sync.options, env.sync.retry) == ((), None)
+
+
+def test_sync_settings_an_environment_turns_off_are_off(example_repo: Path) -> None:
+    _without_defaults_sync(example_repo)
+    _edit(
+        example_repo,
+        "staging.yaml",
+        "namespace: demo-staging\n",
+        "namespace: demo-staging\nautoMerge: false\n"
+        "sync: {automated: false, prune: false, selfHeal: false, allowEmpty: true}\n",
+    )
+    env = load_spec(example_repo).environment("staging")
+    assert env.auto_merge is False
+    assert (env.sync.automated, env.sync.prune, env.sync.self_heal, env.sync.allow_empty) == (
+        False,
+        False,
+        False,
+        True,
+    )

@@ -89,11 +89,7 @@ def _resolver_class() -> Any:
 def _load(text: str, typ: str) -> Any:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
-        raise YAMLLoadError(
-            f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; "
-            "split it or move data out of the spec"
-        )
+    _check_size(text)
     try:
         try:
             return _loader(typ).load(text)
@@ -118,6 +114,18 @@ def _load(text: str, typ: str) -> Any:
     except RecursionError:
         line, col = _first_too_deep(text)
         raise YAMLLoadError(f"nested more than {MAX_DEPTH} levels deep", line, col) from None
+
+
+def _check_size(text: str) -> None:
+    # A character is at most 4 bytes in UTF-8: most texts need no encoding to be measured.
+    if (
+        len(text) * 4 > MAX_FILE_BYTES
+        and len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES
+    ):
+        raise YAMLLoadError(
+            f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; "
+            "split it or move data out of the spec"
+        )
 
 
 def _first_too_deep(text: str) -> tuple[int, int]:
@@ -196,6 +204,7 @@ def load_document(text: str) -> Document:
     The fast path checks the limits while it builds the document; whatever is over a limit, or
     unusual, goes to ruamel's loader and the limits walk, which word every refusal.
     """
+    _check_size(text)  # every path, not only ruamel's: a spec read from git is not measured before
     try:
         data, seen = yamlblock.read(
             text, _plain_scalar, MAX_DEPTH, MAX_NODES, MAX_SCALAR_CHARS, MAX_SAFE_INTEGER

@@ -12,12 +12,14 @@ The reader takes no decision of its own. It reads a document only when every lin
 
 where a key or a value is a plain scalar that cannot mean anything else (it does not start with
 an indicator, holds no ``: `` or `` #``, does not end with ``:``), a quoted scalar on one line with
-no escapes, ``{}`` or ``[]``. Plain scalars are typed by the YAML 1.2 resolver table that
-``yamlio`` uses for every load. Anything else (tabs, CR, characters outside printable Unicode,
-block and flow collections, anchors, tags, trailing comments, multi-line scalars, duplicate keys,
-an indentation that does not match, a document marker, anything over a limit) raises ``Unread``,
-and the caller hands the text to the general loaders, which decide what it means or which error it
-is. ``tests/spec/test_properties.py`` holds this reader to ruamel's result on generated documents.
+no escapes, ``{}``, ``[]``, or a one-line list of words that are strings (``[a, b.c]``). Plain
+scalars are typed by the YAML 1.2 resolver table that ``yamlio`` uses for every load. Anything
+else (tabs, CR, characters outside printable Unicode, block scalars, other flow collections,
+anchors, tags, trailing comments, multi-line scalars, duplicate keys, an indentation that does not
+match, a document marker, anything over a limit) raises ``Unread``, and the caller hands the text
+to the general loaders, which decide what it means or which error it is.
+``tests/spec/test_yamlblock.py`` holds this reader to ruamel's result on generated documents and
+on the same documents broken line by line.
 """
 
 from __future__ import annotations

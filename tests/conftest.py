@@ -119,3 +119,21 @@ def remote(dry_repo: Path, tmp_path: Path) -> Path:
     git(dry_repo, "remote", "add", "origin", str(bare))
     git(dry_repo, "push", "-q", "origin", "main")
     return bare
+
+
+def edit_spec(root: Path, name: str, old: str, new: str) -> None:
+    """Replace the first ``old`` in ``environments/<name>`` by ``new`` (``old`` must be there)."""
+    path = root / "environments" / name
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def spec_problems(root: Path) -> list[str]:
+    """The problems loading the spec reports, each as printed (it must fail)."""
+    from generator.errors import SpecError
+    from generator.spec.model import load_spec
+
+    with pytest.raises(SpecError) as info:
+        load_spec(root)
+    return [str(p) for p in info.value.problems]

@@ -11,16 +11,10 @@ import pytest
 
 from generator.errors import SpecError
 from generator.spec.model import load_spec
+from tests.conftest import edit_spec
 from tests.spec.test_spec import MULTI_APP
 
 IMAGE_PATHS = "      tagPath: global.imageTag\n      pullPolicyPath: global.imagePullPolicy\n"
-
-
-def _edit(root: Path, name: str, old: str, new: str) -> None:
-    path = root / "environments" / name
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {name}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def _rename_app(root: Path, name: str) -> None:
@@ -29,7 +23,7 @@ def _rename_app(root: Path, name: str) -> None:
 
 
 def test_release_name_is_the_app_name_unless_set(example_repo: Path) -> None:
-    _edit(
+    edit_spec(
         example_repo,
         "prod.yaml",
         "apps:\n  serviceradar:\n",
@@ -47,7 +41,7 @@ def test_an_app_name_of_53_characters_is_a_release_name_helm_takes(example_repo:
 
 
 def test_the_tag_and_pull_policy_go_to_image_by_default(example_repo: Path) -> None:
-    _edit(example_repo, "_project.yaml", IMAGE_PATHS, "")
+    edit_spec(example_repo, "_project.yaml", IMAGE_PATHS, "")
     app = load_spec(example_repo).environment("demo").apps[0]
     assert "global" not in app.values
     assert app.values["serviceradar"]["image"] == {
@@ -61,7 +55,7 @@ def test_a_tag_path_over_the_default_pull_policy_path_is_blamed_on_the_tag_path(
     example_repo: Path,
 ) -> None:
     """The pull policy's path is the default: the tagPath that was set is where to fix it."""
-    _edit(example_repo, "_project.yaml", IMAGE_PATHS, "      tagPath: image\n")
+    edit_spec(example_repo, "_project.yaml", IMAGE_PATHS, "      tagPath: image\n")
     with pytest.raises(SpecError) as info:
         load_spec(example_repo)
     assert [str(p) for p in info.value.problems] == [
@@ -70,8 +64,8 @@ def test_a_tag_path_over_the_default_pull_policy_path_is_blamed_on_the_tag_path(
 
 
 def test_an_app_without_an_image_has_no_tag_and_no_pull_policy(example_repo: Path) -> None:
-    _edit(example_repo, "_project.yaml", "      tag: v1.0.75\n", "")
-    _edit(example_repo, "staging.yaml", "    image:\n      tag: latest\n", "")
+    edit_spec(example_repo, "_project.yaml", "      tag: v1.0.75\n", "")
+    edit_spec(example_repo, "staging.yaml", "    image:\n      tag: latest\n", "")
     for env in load_spec(example_repo).environments:
         [app] = env.apps
         assert (app.image_tag, app.pull_policy) == (None, None)
@@ -87,8 +81,8 @@ def test_asking_for_an_environment_the_spec_lacks_names_it(example_repo: Path) -
 
 def test_a_global_that_is_not_a_map_is_blamed_where_it_is_set(example_repo: Path) -> None:
     """Set in the project file, not in the environment whose release failed."""
-    _edit(example_repo, "_project.yaml", IMAGE_PATHS, "")
-    _edit(
+    edit_spec(example_repo, "_project.yaml", IMAGE_PATHS, "")
+    edit_spec(
         example_repo,
         "_project.yaml",
         "    values:\n      image:\n",
@@ -130,8 +124,8 @@ def test_two_applications_with_one_name_are_blamed_on_the_app_where_listed(
 
 
 def test_a_global_set_in_defaults_apps_is_blamed_there(example_repo: Path) -> None:
-    _edit(example_repo, "_project.yaml", IMAGE_PATHS, "")
-    _edit(
+    edit_spec(example_repo, "_project.yaml", IMAGE_PATHS, "")
+    edit_spec(
         example_repo,
         "_project.yaml",
         "defaults:\n",
@@ -147,7 +141,7 @@ def test_a_global_set_in_defaults_apps_is_blamed_there(example_repo: Path) -> No
 def test_a_pull_policy_path_over_the_default_tag_path_is_blamed_on_it(
     example_repo: Path,
 ) -> None:
-    _edit(example_repo, "_project.yaml", IMAGE_PATHS, "      pullPolicyPath: image\n")
+    edit_spec(example_repo, "_project.yaml", IMAGE_PATHS, "      pullPolicyPath: image\n")
     with pytest.raises(SpecError) as info:
         load_spec(example_repo)
     assert [str(p) for p in info.value.problems] == [

@@ -6,47 +6,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from generator.errors import SpecError
 from generator.spec.model import load_spec
-
-
-def _edit(root: Path, name: str, old: str, new: str) -> None:
-    path = root / "environments" / name
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {name}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def _problems(root: Path) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        load_spec(root)
-    return [str(p) for p in info.value.problems]
+from tests.conftest import edit_spec, spec_problems
 
 
 def test_a_cluster_name_beside_the_default_server_is_refused(example_repo: Path) -> None:
     """defaults set a server; an environment that names a cluster must drop it."""
-    _edit(
+    edit_spec(
         example_repo,
         "prod.yaml",
         "namespace: serviceradar\n",
         "namespace: serviceradar\ndestination:\n  name: prod-cluster\n",
     )
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         "environments/prod.yaml:4:1: destination: set destination.server or destination.name, not both (write server: null to drop a server from defaults)"
     ]
 
 
 def test_defaults_may_override_only_apps_the_project_defines(example_repo: Path) -> None:
     """Said once, at defaults.apps, though every environment merges it."""
-    _edit(
+    edit_spec(
         example_repo,
         "_project.yaml",
         "defaults:\n",
         "defaults:\n  apps:\n    nope: {enabled: false}\n",
     )
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         "environments/_project.yaml:91:5: defaults.apps.nope: app 'nope' is not defined in apps of _project.yaml"
     ]
 
@@ -93,7 +78,7 @@ def test_sync_settings_default_to_automated_pruning_and_self_healing(example_rep
 
 def test_sync_settings_an_environment_turns_off_are_off(example_repo: Path) -> None:
     _without_defaults_sync(example_repo)
-    _edit(
+    edit_spec(
         example_repo,
         "staging.yaml",
         "namespace: demo-staging\n",

@@ -9,16 +9,12 @@ import pytest
 
 from generator.errors import SpecError
 from generator.spec.model import load_spec
+from tests.conftest import edit_spec, spec_problems
 
 
 def _problems_after(root: Path, name: str, old: str, new: str) -> list[str]:
-    path = root / "environments" / name
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {name}"
-    path.write_text(text.replace(old, new, 1))
-    with pytest.raises(SpecError) as info:
-        load_spec(root)
-    return [str(p) for p in info.value.problems]
+    edit_spec(root, name, old, new)
+    return spec_problems(root)
 
 
 P = "environments/_project.yaml"

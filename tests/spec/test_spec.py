@@ -10,44 +10,30 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.errors import SpecError
 from generator.spec.model import load_spec
-
-
-def _edit(root: Path, name: str, old: str, new: str) -> None:
-    path = root / "environments" / name
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {name}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def _problems(root: Path) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        load_spec(root)
-    return [str(p) for p in info.value.problems]
-
+from tests.conftest import edit_spec, spec_problems
 
 # --- every problem in one run ---------------------------------------------------------------------
 
 
 def test_every_problem_is_reported_at_once(example_repo: Path) -> None:
     """Problems of the schema, of the cross-file checks and of reading files, all in one run."""
-    _edit(
+    edit_spec(
         example_repo,
         "staging.yaml",
         "namespace: demo-staging\n",
         'namespace: demo-staging\nautoMerge: "yes"\n',
     )
-    _edit(
+    edit_spec(
         example_repo,
         "_project.yaml",
         "order: [staging, demo, prod]",
         "order: [staging, demo, prod, prod]",
     )
-    _edit(example_repo, "_project.yaml", "version: 1.0.75", 'version: "1.x"')
-    _edit(example_repo, "demo.yaml", "namespace: demo\n", "namespace: Demo\n")
+    edit_spec(example_repo, "_project.yaml", "version: 1.0.75", 'version: "1.x"')
+    edit_spec(example_repo, "demo.yaml", "namespace: demo\n", "namespace: Demo\n")
     (example_repo / "environments/qa.yaml").write_bytes(b"namespace: q\xe0\n")
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         "environments/_project.yaml:26:16: apps.serviceradar.chart.version: '1.x' must be an exact semver version such as 1.0.70 (no ranges, no leading v)",
         "environments/_project.yaml:114:32: promotion.order[3]: environment 'prod' is listed twice; keep one",
         "environments/demo.yaml:3:12: namespace: namespace 'Demo' is not a DNS-1123 label: use 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
@@ -67,7 +53,7 @@ def test_a_broken_app_does_not_hide_the_problems_of_another(
     )
     files["environments/live.yaml"] += "  worker: {image: {tagPath: x.y}, values: {x: 1}}\n"
     root = build_tree(files)
-    assert _problems(root) == [
+    assert spec_problems(root) == [
         "environments/_project.yaml:11:32: apps.web.image.tagPath: must be a string, not a list",
         "environments/live.yaml:9:29: apps.worker.image.tagPath: cannot set values.x.y: values.x is not a map (environments/live.yaml:9:47 sets it); point tagPath elsewhere or make that a map",
     ]
@@ -75,14 +61,14 @@ def test_a_broken_app_does_not_hide_the_problems_of_another(
 
 def test_a_problem_every_environment_shares_is_said_once(example_repo: Path) -> None:
     """A bad tagPath with the values that block it, both in _project.yaml: one problem, there."""
-    _edit(example_repo, "_project.yaml", "tagPath: global.imageTag", "tagPath: foo.tag")
-    _edit(
+    edit_spec(example_repo, "_project.yaml", "tagPath: global.imageTag", "tagPath: foo.tag")
+    edit_spec(
         example_repo,
         "_project.yaml",
         "    values:\n      image:",
         "    values:\n      foo: 1\n      image:",
     )
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         "environments/_project.yaml:30:16: apps.serviceradar.image.tagPath: cannot set values.foo.tag: values.foo is not a map (environments/_project.yaml:33:12 sets it); point tagPath elsewhere or make that a map"
     ]
 
@@ -92,7 +78,7 @@ def test_a_problem_every_environment_shares_is_said_once(example_repo: Path) -> 
 
 @pytest.mark.parametrize("number", [2**53 - 1, -(2**53 - 1), 0, 1])
 def test_integers_within_2_to_the_53_render_as_they_are(example_repo: Path, number: int) -> None:
-    _edit(
+    edit_spec(
         example_repo,
         "demo.yaml",
         "      namespace: demo\n",
@@ -108,7 +94,7 @@ def test_integers_within_2_to_the_53_render_as_they_are(example_repo: Path, numb
 
 
 def test_a_quoted_big_integer_renders_as_a_string(example_repo: Path) -> None:
-    _edit(
+    edit_spec(
         example_repo,
         "demo.yaml",
         "      namespace: demo\n",
@@ -135,20 +121,20 @@ def test_a_quoted_big_integer_renders_as_a_string(example_repo: Path) -> None:
 def test_integers_beyond_2_to_the_53_are_refused(
     example_repo: Path, number: int, where: str
 ) -> None:
-    _edit(
+    edit_spec(
         example_repo,
         "demo.yaml",
         "      namespace: demo\n",
         f"      namespace: demo\n      id: {number}\n",
     )
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         f'{where}: {number} is outside ±(2^53-1): Helm and Argo CD read values as float64 and would change it; quote it to pass it exactly, as a string: "{number}"'
     ]
 
 
 def test_big_integers_outside_values_are_not_values(example_repo: Path) -> None:
     """Only values reach Helm: an app ID is read by the Promoter, as an int64."""
-    _edit(example_repo, "_project.yaml", "appID: 2459954", f"appID: {2**53}")
+    edit_spec(example_repo, "_project.yaml", "appID: 2459954", f"appID: {2**53}")
     assert load_spec(example_repo).project.scm.app_id == 2**53
 
 

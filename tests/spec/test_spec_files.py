@@ -13,24 +13,12 @@ from generator.cli import main
 from generator.errors import SpecError
 from generator.spec.model import load_spec, parse_spec
 from generator.yamlio import MAX_FILE_BYTES
+from tests.conftest import edit_spec, spec_problems
 
 NOT_IN_ORDER = (
     "environments/qa.yaml:1:1: environment 'qa' is not in promotion.order of "
     "environments/_project.yaml; add it there or remove this file"
 )
-
-
-def _problems(root: Path) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        load_spec(root)
-    return [str(p) for p in info.value.problems]
-
-
-def _edit(root: Path, name: str, old: str, new: str) -> None:
-    path = root / "environments" / name
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {name}"
-    path.write_text(text.replace(old, new, 1))
 
 
 # --- where a byte that is not UTF-8 is ---------------------------------------------------------
@@ -50,7 +38,7 @@ def _edit(root: Path, name: str, old: str, new: str) -> None:
 )
 def test_a_byte_that_is_not_utf_8_is_located(example_repo: Path, data: bytes, where: str) -> None:
     (example_repo / "environments" / "demo.yaml").write_bytes(data)
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         f"environments/demo.yaml:{where}: is not UTF-8 text (byte 0xe9); save the file as UTF-8"
     ]
 
@@ -98,18 +86,18 @@ def test_a_new_file_with_a_problem_is_also_not_in_the_order(
     example_repo: Path, arrange: object, first: str
 ) -> None:
     arrange(example_repo)  # type: ignore[operator]
-    assert _problems(example_repo) == [first, NOT_IN_ORDER]
+    assert spec_problems(example_repo) == [first, NOT_IN_ORDER]
 
 
 # --- what a schema problem leaves to the cross-file checks ----------------------------------------
 
 
 def _project_name_a_number(root: Path) -> None:
-    _edit(root, "_project.yaml", "  name: serviceradar\n", "  name: 5\n")
+    edit_spec(root, "_project.yaml", "  name: serviceradar\n", "  name: 5\n")
 
 
 def _order_a_string(root: Path) -> None:
-    _edit(root, "_project.yaml", "order: [staging, demo, prod]", "order: staging")
+    edit_spec(root, "_project.yaml", "order: [staging, demo, prod]", "order: staging")
 
 
 def _promotion_a_number(root: Path) -> None:
@@ -142,7 +130,7 @@ def _promotion_a_number(root: Path) -> None:
 def test_a_schema_problem_is_said_once(example_repo: Path, arrange: object, problem: str) -> None:
     """The cross-file checks skip what failed the schema, and what lies above or below it."""
     arrange(example_repo)  # type: ignore[operator]
-    assert _problems(example_repo) == [problem]
+    assert spec_problems(example_repo) == [problem]
 
 
 # --- the readers that stop before parsing ----------------------------------------------------------
@@ -183,17 +171,19 @@ def _cut_promotion(root: Path) -> None:
 def test_a_missing_top_level_key_leaves_the_rest_checked(example_repo: Path) -> None:
     """Only the missing key is broken: the apps beside it are still checked."""
     _cut_promotion(example_repo)
-    _edit(example_repo, "_project.yaml", "apps:\n  serviceradar:\n", "apps:\n  Service_Radar:\n")
-    assert _problems(example_repo) == [
+    edit_spec(
+        example_repo, "_project.yaml", "apps:\n  serviceradar:\n", "apps:\n  Service_Radar:\n"
+    )
+    assert spec_problems(example_repo) == [
         "environments/_project.yaml:1:1: 'promotion' is required",
         "environments/_project.yaml:22:3: apps.Service_Radar: app name 'Service_Radar' is not a DNS-1123 label: use 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
     ]
 
 
 def test_a_missing_key_does_not_unbreak_what_failed_before(example_repo: Path) -> None:
-    _edit(example_repo, "_project.yaml", "    secretRef: github-app-promoter\n", "")
-    _edit(example_repo, "_project.yaml", "order: [staging, demo, prod]", "order: staging")
-    assert _problems(example_repo) == [
+    edit_spec(example_repo, "_project.yaml", "    secretRef: github-app-promoter\n", "")
+    edit_spec(example_repo, "_project.yaml", "order: [staging, demo, prod]", "order: staging")
+    assert spec_problems(example_repo) == [
         "environments/_project.yaml:10:3: project.scm: 'secretRef' is required",
         "environments/_project.yaml:113:10: promotion.order: must be a list, not a string",
     ]
@@ -201,9 +191,9 @@ def test_a_missing_key_does_not_unbreak_what_failed_before(example_repo: Path) -
 
 def test_a_missing_key_found_later_keeps_what_failed_earlier_broken(example_repo: Path) -> None:
     """jsonschema reports project before promotion: the missing order must not unmark the name."""
-    _edit(example_repo, "_project.yaml", "  name: serviceradar\n", "  name: 5\n")
-    _edit(example_repo, "_project.yaml", "  order: [staging, demo, prod]\n", "")
-    assert _problems(example_repo) == [
+    edit_spec(example_repo, "_project.yaml", "  name: serviceradar\n", "  name: 5\n")
+    edit_spec(example_repo, "_project.yaml", "  order: [staging, demo, prod]\n", "")
+    assert spec_problems(example_repo) == [
         "environments/_project.yaml:6:9: project.name: must be a string, not a number; quote it to make it a string",
         "environments/_project.yaml:112:1: promotion: 'order' is required",
     ]
@@ -213,19 +203,19 @@ def test_a_missing_key_found_later_keeps_what_failed_earlier_broken(example_repo
 
 
 def test_a_non_string_key_inside_a_list_is_found(example_repo: Path) -> None:
-    _edit(
+    edit_spec(
         example_repo,
         "demo.yaml",
         "      namespace: demo\n",
         "      namespace: demo\n      list: [{1: a}]\n",
     )
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         "environments/demo.yaml:8:15: apps.serviceradar.values.list[0][1]: keys must be strings; quote the key"
     ]
 
 
 def test_unknown_keys_of_mixed_types_are_each_reported(example_repo: Path) -> None:
-    _edit(
+    edit_spec(
         example_repo,
         "staging.yaml",
         "namespace: demo-staging\n",
@@ -234,7 +224,7 @@ def test_unknown_keys_of_mixed_types_are_each_reported(example_repo: Path) -> No
     allowed = (
         "(allowed here: apps, autoMerge, destination, gates, ignoreDifferences, namespace, sync)"
     )
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         f"environments/staging.yaml:4:1: [5]: unknown key {allowed}",
         "environments/staging.yaml:4:1: [5]: keys must be strings; quote the key",
         f"environments/staging.yaml:5:1: zzz: unknown key {allowed}",
@@ -250,26 +240,26 @@ TOO_BIG = (
 
 def test_only_the_integer_beyond_the_bounds_is_reported(example_repo: Path) -> None:
     """With one unsafe integer in the file, the bounds themselves are still safe."""
-    _edit(
+    edit_spec(
         example_repo,
         "demo.yaml",
         "      namespace: demo\n",
         f"      namespace: demo\n      id: {BIG}\n      top: {BIG - 1}\n      bottom: {-(BIG - 1)}\n",
     )
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         f"environments/demo.yaml:8:11: apps.serviceradar.values.id: {TOO_BIG}"
     ]
 
 
 def test_defaults_in_an_environment_file_are_not_values(example_repo: Path) -> None:
     """Only the project file has defaults.apps: in an environment file it is an unknown key."""
-    _edit(
+    edit_spec(
         example_repo,
         "staging.yaml",
         "namespace: demo-staging\n",
         f"namespace: demo-staging\ndefaults: {{apps: {{serviceradar: {{values: {{id: {BIG}}}}}}}}}\n",
     )
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         "environments/staging.yaml:4:1: defaults: unknown key (allowed here: apps, autoMerge, destination, gates, ignoreDifferences, namespace, sync)"
     ]
 
@@ -279,7 +269,7 @@ def test_a_big_integer_where_a_map_belongs_is_a_type_problem(example_repo: Path)
     text = project.read_text()
     start, end = text.index("defaults:\n"), text.index("promotion:\n")
     project.write_text(text[:start] + f"defaults: [{BIG}]\n" + text[end:])
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         "environments/_project.yaml:89:1: defaults: must be a map, not a list"
     ]
 
@@ -290,26 +280,26 @@ def test_defaults_apps_are_checked_when_apps_is_not_a_map(example_repo: Path) ->
     text = text[: text.index("apps:\n")] + "apps: []\n" + text[text.index("defaults:\n") :]
     defaults = f"defaults:\n  apps:\n    serviceradar:\n      values:\n        id: {BIG}\n"
     project.write_text(text.replace("defaults:\n", defaults, 1))
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         "environments/_project.yaml:21:1: apps: must be a map, not a list",
         f"environments/_project.yaml:26:13: defaults.apps.serviceradar.values.id: {TOO_BIG}",
     ]
 
 
 def test_an_app_that_is_not_a_map_beside_a_big_integer(example_repo: Path) -> None:
-    _edit(
+    edit_spec(
         example_repo,
         "staging.yaml",
         "apps:\n  serviceradar:\n",
         "apps:\n  other: 5\n  serviceradar:\n",
     )
-    _edit(
+    edit_spec(
         example_repo,
         "staging.yaml",
         "      namespace: demo-staging\n",
         f"      namespace: demo-staging\n      id: {BIG}\n",
     )
-    assert _problems(example_repo) == [
+    assert spec_problems(example_repo) == [
         "environments/staging.yaml:8:10: apps.other: must be a map or null, not a number",
         "environments/staging.yaml:8:10: apps.other: app 'other' is not defined in apps of _project.yaml",
         f"environments/staging.yaml:14:11: apps.serviceradar.values.id: {TOO_BIG}",

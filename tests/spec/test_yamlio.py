@@ -337,7 +337,9 @@ def test_a_document_over_the_node_limit_is_refused_with_the_walk_s_words(
     assert yamlio._fast_load("[1, 2, 3, 4]\n").data == [1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("text", ["a: 1\n" + "b: x\n" * 1_800_000, "[" + "1, " * 3_000_000 + "1]\n"])
+@pytest.mark.parametrize(
+    "text", ["a: 1\n" + "b: x\n" * 1_800_000, "[" + "1, " * 3_000_000 + "1]\n"]
+)
 def test_the_size_limit_holds_on_every_path(text: str) -> None:
     """A spec read from a git revision reaches the loader unmeasured: the loader refuses it."""
     assert len(text.encode()) > yamlio.MAX_FILE_BYTES

@@ -262,6 +262,20 @@ class _Server:
     port: int
 
 
+def static_server(directory: Path, port: int) -> list[str]:
+    """The command that serves ``directory`` over HTTP on 127.0.0.1:``port`` (Python's own)."""
+    return [
+        sys.executable,
+        "-m",
+        "http.server",
+        "--bind",
+        "127.0.0.1",
+        str(port),
+        "--directory",
+        str(directory),
+    ]
+
+
 def _serve(
     what: str, start: Callable[[int], list[str]], ready_path: str, log: Path, attempts: int = 3
 ) -> _Server:
@@ -406,16 +420,7 @@ def http_chart_repo(
     def start(port: int) -> list[str]:  # the index names the port, so it is rebuilt per attempt
         (directory / "index.yaml").unlink(missing_ok=True)
         _session_helm.run("repo", "index", directory, "--url", f"http://127.0.0.1:{port}")
-        return [
-            sys.executable,
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            str(port),
-            "--directory",
-            str(directory),
-        ]
+        return static_server(directory, port)
 
     server = _serve("python -m http.server", start, "/index.yaml", root / "http.log")
     try:

@@ -125,12 +125,10 @@ def _spec_fields(cls: type) -> frozenset[str]:
     """The public fields of a frozen dataclass of the spec's model; empty for any other type."""
     import dataclasses
 
-    params = getattr(cls, "__dataclass_params__", None)
-    if (
-        params is None
-        or not params.frozen
-        or not cls.__module__.startswith("generator.spec.")
-        or not dataclasses.is_dataclass(cls)
+    if not (
+        dataclasses.is_dataclass(cls)
+        and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+        and cls.__module__.startswith("generator.spec.")
     ):
         return frozenset()
     return frozenset(f.name for f in dataclasses.fields(cls) if not f.name.startswith("_"))

@@ -49,6 +49,7 @@ from tests.realclients import (
     point_at,
     sha256,
     start_registry,
+    static_server,
 )
 
 EXAMPLES = REPO / "examples/github-actions"
@@ -218,16 +219,7 @@ def pages(helm: Helm, tmp_path: Path) -> Iterator[Pages]:
     assert yaml.safe_load((site / "charts" / "index.yaml").read_text())["entries"] == {}
 
     def start(port: int) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            str(port),
-            "--directory",
-            str(site),
-        ]
+        return static_server(site, port)
 
     server = _serve("python -m http.server", start, "/charts/index.yaml", tmp_path / "http.log")
     try:

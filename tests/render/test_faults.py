@@ -64,23 +64,27 @@ def _use(root: Path, version: dict[str, str]) -> None:
         (root / "environments" / name).write_text(text, encoding="utf-8")
 
 
+def run_cli(root: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """``python -m generator -C root ARGS`` as its own process, output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "generator", "-C", str(root), *args],
+        capture_output=True,
+        text=True,
+        check=check,
+    )
+
+
 def _kill_loop(tmp_path: Path, runs: int, envs: int, apps: int, seed: int) -> None:
     root = tmp_path / "repo"
     a, b = _versions(root, envs, apps)
     trees = {}
     for name, version in (("a", a), ("b", b)):
         _use(root, version)
-        subprocess.run(
-            [sys.executable, "-m", "generator", "-C", str(root), "render"],
-            check=True,
-            capture_output=True,
-        )
+        run_cli(root, "render", check=True)
         trees[name] = snapshot_tree(root / "rendered")
     assert trees["a"] != trees["b"]
     start = time.monotonic()
-    subprocess.run(
-        [sys.executable, "-m", "generator", "-C", str(root), "check"], capture_output=True
-    )
+    run_cli(root, "check")
     duration = time.monotonic() - start
     rng = random.Random(seed)
     state, killed, finished = "b", 0, 0
@@ -109,11 +113,7 @@ def _kill_loop(tmp_path: Path, runs: int, envs: int, apps: int, seed: int) -> No
     assert killed > 0, "no run was interrupted; the test proved nothing"
     # A later run cleans up whatever the killed ones left behind.
     _use(root, a)
-    subprocess.run(
-        [sys.executable, "-m", "generator", "-C", str(root), "render"],
-        check=True,
-        capture_output=True,
-    )
+    run_cli(root, "render", check=True)
     assert snapshot_tree(root / "rendered") == trees["a"]
     assert leftovers(root) == []
 
@@ -377,11 +377,7 @@ def test_full_disk(example_repo: Path, tiny_fs: Path) -> None:
                 handle.write(b"\0" * 512)
         except OSError as e:
             assert e.errno == errno.ENOSPC
-    result = subprocess.run(
-        [sys.executable, "-m", "generator", "-C", str(root), "render"],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli(root, "render")
     assert result.returncode == 1, result.stderr
     assert (
         "could not write rendered/" in result.stderr and os.strerror(errno.ENOSPC) in result.stderr
@@ -390,11 +386,7 @@ def test_full_disk(example_repo: Path, tiny_fs: Path) -> None:
     assert snapshot_tree(root / "rendered") == before
     assert leftovers(root) == []
     (tiny_fs / "filler").unlink()  # space again: the same command now succeeds
-    result = subprocess.run(
-        [sys.executable, "-m", "generator", "-C", str(root), "render"],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli(root, "render")
     assert result.returncode == 0, result.stderr
     assert snapshot_tree(root / "rendered") != before
 
@@ -405,22 +397,14 @@ def test_read_only_filesystem(example_repo: Path, tiny_fs: Path) -> None:
     change_demo(root)
     before = snapshot_tree(root / "rendered")
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_fs)], check=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "generator", "-C", str(root), "render"],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli(root, "render")
     assert result.returncode == 1, result.stderr
     assert (
         "could not write rendered/" in result.stderr and os.strerror(errno.EROFS) in result.stderr
     )
     assert "Traceback" not in result.stderr
     assert snapshot_tree(root / "rendered") == before
-    check = subprocess.run(
-        [sys.executable, "-m", "generator", "-C", str(root), "check"],
-        capture_output=True,
-        text=True,
-    )
+    check = run_cli(root, "check")
     assert check.returncode == 1  # check never writes, so it works on a read-only checkout
 
 

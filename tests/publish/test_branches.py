@@ -670,15 +670,22 @@ def revert_staging(root: Path, message: str) -> tuple[str, str, str]:
     return c1, c2, git(root, "rev-parse", "HEAD")
 
 
-def test_note_only_push_is_retried_when_an_older_commit_lands_first(
-    dry_repo: Path, remote: Path, tmp_path: Path
-) -> None:
-    publish(dry_repo, push=True, only=["staging"])
+def older_clone(dry_repo: Path, remote: Path, tmp_path: Path) -> tuple[Path, str]:
+    """Staging moved back on main (pushed), and a clone of the remote at the commit before:
+    (the clone, main's new HEAD)."""
     _, c2, c3 = revert_staging(dry_repo, "Move staging back")
     git(dry_repo, "push", "-q", "origin", "main")
     older = tmp_path / "older"
     git(tmp_path, "clone", "-q", str(remote), str(older))
     git(older, "checkout", "-q", "--detach", c2)
+    return older, c3
+
+
+def test_note_only_push_is_retried_when_an_older_commit_lands_first(
+    dry_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    publish(dry_repo, push=True, only=["staging"])
+    older, c3 = older_clone(dry_repo, remote, tmp_path)
     rival: list[PublishResult] = []
 
     def interfere(message: str) -> None:
@@ -699,11 +706,7 @@ def test_older_commit_cannot_land_after_a_note_it_did_not_see(
     """The older publisher fetched before our note was pushed and pushes after it."""
     publish(dry_repo, push=True, only=["staging"])
     noted_tip = git(remote, "rev-parse", "environment/staging-next")
-    _, c2, c3 = revert_staging(dry_repo, "Move staging back")
-    git(dry_repo, "push", "-q", "origin", "main")
-    older = tmp_path / "older"
-    git(tmp_path, "clone", "-q", str(remote), str(older))
-    git(older, "checkout", "-q", "--detach", c2)
+    older, c3 = older_clone(dry_repo, remote, tmp_path)
     ours: list[PublishResult] = []
 
     def interfere(message: str) -> None:

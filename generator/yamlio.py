@@ -223,7 +223,46 @@ class _Fallback(Exception):
     """The fast path met something it leaves to ruamel (aliases, tags, errors, rare scalars)."""
 
 
-_resolvers: dict[str | None, list[tuple[str, Any]]] = {}
+# ruamel.yaml's YAML 1.2 resolver table (``ruamel.yaml.resolver.implicit_resolvers``, timestamps
+# left out as everywhere here), written out so that reading a plain scalar does not import ruamel:
+# (tag, expression, first characters), in ruamel's order. tests/spec/test_yamlio_resolvers.py
+# holds it to the installed ruamel's table, expression for expression.
+_X = re.X
+RESOLVERS_1_2: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
+    ("tag:yaml.org,2002:bool", "^(?:true|True|TRUE|false|False|FALSE)$", _X, ("t", "T", "f", "F")),
+    (
+        "tag:yaml.org,2002:float",
+        """^(?:
+         [-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\\.(?:inf|Inf|INF)
+        |\\.(?:nan|NaN|NAN))$""",
+        _X,
+        ("-", "+", *"0123456789", "."),
+    ),
+    (
+        "tag:yaml.org,2002:int",
+        """^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""",
+        _X,
+        ("-", "+", *"0123456789"),
+    ),
+    ("tag:yaml.org,2002:merge", "^(?:<<)$", 0, ("<",)),
+    (
+        "tag:yaml.org,2002:null",
+        """^(?: ~
+        |null|Null|NULL
+        | )$""",
+        _X,
+        ("~", "n", "N", ""),  # "": the empty scalar is null too
+    ),
+    ("tag:yaml.org,2002:value", "^(?:=)$", 0, ("=",)),
+    ("tag:yaml.org,2002:yaml", "^(?:!|&|\\*)$", 0, ("!", "&", "*")),
+)
+_resolvers: dict[str, list[tuple[str, Any]]] = {}
 _SIMPLE_INT = re.compile(r"[-+]?[0-9]+")
 _SIMPLE_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)")
 _STR, _NULL, _BOOL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool"
@@ -233,12 +272,10 @@ _INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 def _plain(value: str) -> Any:
     """A plain scalar, typed by ruamel's own YAML 1.2 resolver table (the same expressions)."""
     if not _resolvers:
-        from ruamel.yaml.resolver import implicit_resolvers
-
-        for versions, tag, regexp, first in implicit_resolvers:
-            if (1, 2) in versions and tag != _TIMESTAMP:
-                for ch in first or [None]:  # type: ignore[list-item]
-                    _resolvers.setdefault(ch, []).append((tag, regexp))
+        for tag, pattern, flags, first in RESOLVERS_1_2:
+            regexp = re.compile(pattern, flags)
+            for ch in first:
+                _resolvers.setdefault(ch, []).append((tag, regexp))
     tag = _STR
     for candidate, regexp in _resolvers.get(value[0] if value else "", ()):
         if regexp.match(value):

@@ -233,12 +233,58 @@ def clean_leftovers(root: Path) -> None:
 def _build(
     staging: Path, target: Path, plan: Mapping[str, str], current: Mapping[str, bytes]
 ) -> None:
+    """Write ``plan`` into ``staging`` and make it durable.
+
+    Creating thousands of files is kernel work that a second core can share: from
+    ``PARALLEL_WRITE_FROM`` files on, a forked child writes the second half while this process
+    writes the first. If the child fails in any way, this process writes that half again itself,
+    so a failure is met (and reported) here, as in a sequential run.
+    """
+    items = list(plan.items())
+    child = None
+    mine, theirs = items, []
+    if len(items) >= PARALLEL_WRITE_FROM and forked.can_fork():
+        half = len(items) // 2
+        mine, theirs = items[:half], items[half:]
+        child = forked.Child(lambda: _write_files(staging, target, theirs, current))
+    try:
+        _write_files(staging, target, mine, current, stop_halfway=True)
+    except BaseException:
+        if child is not None:
+            child.cancel()  # the tree will not be used: stop writing it
+        raise
+    if child is not None and child.result() is None:
+        _write_files(staging, target, theirs, current, again=True)
+    staging.mkdir(exist_ok=True)
+    _sync_filesystem(staging)
+
+
+# From this many files in a changed tree, a forked child writes half of them.
+PARALLEL_WRITE_FROM = 1000
+
+
+def _write_files(
+    staging: Path,
+    target: Path,
+    items: list[tuple[str, str]],
+    current: Mapping[str, bytes],
+    *,
+    again: bool = False,
+    stop_halfway: bool = False,
+) -> int:
+    """Write ``items`` under ``staging`` (unchanged files as hard links to ``target``'s).
+
+    ``again``: a child that failed may have written some of them already; replace those.
+    ``stop_halfway``: the ``mid-write`` checkpoint of the fault tests is in this part.
+    Returns how many were written, for the child's result.
+    """
     made: set[str] = set()
     base, old_base = os.fspath(staging), os.fspath(target)
-    written, halfway = 0, max(1, len(plan) // 2)
-    for path, text in plan.items():
+    written, halfway = 0, max(1, len(items) // 2)
+    flags = os.O_WRONLY | os.O_CREAT | _O_CLOEXEC | (os.O_TRUNC if again else os.O_EXCL)
+    for path, text in items:
         written += 1
-        if written == halfway:
+        if written == halfway and stop_halfway:
             _checkpoint("mid-write")
         dest = os.path.join(base, path)
         parent = os.path.dirname(dest)
@@ -247,20 +293,21 @@ def _build(
             made.add(parent)
         data = text.encode("utf-8")
         if current.get(path) == data:
+            if again and os.path.lexists(dest):
+                os.unlink(dest)
             try:
                 os.link(os.path.join(old_base, path), dest)
                 continue
             except OSError:
                 pass
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o666)
+        fd = os.open(dest, flags, 0o666)
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
-    staging.mkdir(exist_ok=True)
-    _sync_filesystem(staging)
+    return written
 
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)

@@ -20,6 +20,10 @@ match, a document marker, anything over a limit) raises ``Unread``, and the call
 to the general loaders, which decide what it means or which error it is.
 ``tests/spec/test_yamlblock.py`` holds this reader to ruamel's result on generated documents and
 on the same documents broken line by line.
+
+Documents that repeat a shape (the same lines with other values, as a template writes them) are
+built from what the reader learned on the second one (see "documents of a known shape" below);
+``tests/spec/test_yamlblock_shapes.py`` holds those to a read without it, and to ruamel.
 """
 
 from __future__ import annotations
@@ -85,22 +89,30 @@ def read(
     """
     if len(text) > max_scalar or _UNUSUAL.search(text):
         raise Unread
-    lines: list[tuple[int, str]] = []
-    for line in text.split("\n"):
-        content = line.lstrip(" ")
-        if not content or content[0] == "#":
-            continue
-        indent = len(line) - len(content)
-        if indent == 0 and (content.startswith(("---", "...", "%"))):
-            raise Unread
-        lines.append((indent, content.rstrip(" ")))
-    if not lines:
-        raise Unread
     result = Result()
-    reader = _Reader(lines, plain, result, max_depth, max_integer)
+    reader = _Reader([], plain, result, max_depth, max_integer)
+    infos, known_lines = [], _raw_lines
+    for raw in text.split("\n"):
+        info = known_lines.get(raw) or reader.raw_line(raw)
+        if info is not _BLANK:
+            infos.append(info)
+    if not infos:
+        raise Unread
+    shape = tuple([info[0] for info in infos])
+    known = _shapes.get(shape)
+    if type(known) is _Shape and known.depth <= max_depth and known.nodes <= max_nodes:
+        return known.build([info[1][2] for info in infos]), known.result(infos)
+    lines = [(info[2], info[3]) for info in infos]
+    original = list(lines) if known is _SEEN else None  # reading (below) changes ``lines``
+    reader.lines = lines
     data, end = reader.node(0, 0)
     if end != len(lines) or result.nodes > max_nodes:
         raise Unread
+    if original is not None:
+        entries = [info[1] for info in infos]
+        _shapes[shape] = _learn(original, reader, data, result, entries) or _UNLEARNABLE
+    elif known is None and len(_shapes) < _SHAPES_KEPT:
+        _shapes[shape] = _SEEN
     return data, result
 
 
@@ -134,6 +146,50 @@ class _Reader:
         if entry[4]:
             self.result.unsafe = True
         return entry
+
+    def raw_line(self, raw: str) -> Any:
+        """What a line of the text is, cached by its text: ``_BLANK`` (blank or a comment), or
+        (indentation and shape as one number, the line holding its value, indentation, content);
+        Unread for a document marker or a line the reader does not read."""
+        content = raw.lstrip(" ")
+        if not content or content[0] == "#":
+            info: Any = _BLANK
+        else:
+            indent = len(raw) - len(content)
+            if indent == 0 and (content.startswith(("---", "...", "%"))):
+                raise Unread
+            content = content.rstrip(" ")
+            shape_id, entry = self.line_shape(content)
+            info = (indent * _SHAPE_IDS + shape_id, entry, indent, content)
+        if len(_raw_lines) < _LINES_KEPT:
+            _raw_lines[raw] = info
+        return info
+
+    def line_shape(self, content: str) -> tuple[int, _Line]:
+        """A line's shape id, and the line that holds its value (for ``- key: value``, the
+        ``key: value`` part); cached with the line."""
+        known = _line_shapes.get(content)
+        if known is not None:
+            return known
+        entry = self.line(content)
+        kind, key, value = entry[0], entry[1], entry[2]
+        if kind == ITEM and value is _MAP_ITEM:
+            inner_id, inner = self.line_shape(key)
+            form: tuple[Any, ...] = (ITEM, len(content) - len(key), inner_id)
+            entry = inner
+        elif kind == ITEM:
+            form = (ITEM, _form(value))
+        else:  # a key's type and text, not only its value: True and 1, 0.0 and -0.0 differ
+            form = (KEY, type(key), repr(key), _form(value))
+        shape_id = _shape_ids.get(form)
+        if shape_id is None:
+            if len(_shape_ids) >= _SHAPE_IDS:
+                raise Unread  # no more ids (a document with a million distinct lines)
+            shape_id = _shape_ids[form] = len(_shape_ids)
+        known = (shape_id, entry)
+        if len(_line_shapes) < _LINES_KEPT:
+            _line_shapes[content] = known
+        return known
 
     def node(self, i: int, depth: int) -> tuple[Any, int]:
         """The map or list that starts at line ``i`` (at that line's indentation)."""
@@ -310,3 +366,152 @@ def _fresh(value: Any) -> Any:
     if type(value) is tuple:
         return list(value)
     return value
+
+
+# --- documents of a known shape --------------------------------------------------------------
+#
+# Templates write the same lines again and again with other values: two Applications differ in
+# their names, branch and namespace, not in their keys or their nesting. A line's *shape* is what
+# it holds except its value's text: a key (its type and text) or a list entry, and whether the value
+# is a scalar, ``{}``, ``[]``, a list of n words, or nothing (a map or a list follows). Documents
+# whose lines have the same indentation and the same shapes read to the same nesting of maps and
+# lists, with each scalar from the same line. So the second document of a shape is read as usual
+# and also once more with a marker in place of each line's value; the result becomes a function
+# that builds that nesting from the values of a line list, checked against the real read. From
+# the third document of that shape on, reading is that function.
+
+
+class _Shape:
+    """The nesting of one shape of document, as a function of its lines' values."""
+
+    __slots__ = ("build", "depth", "nodes", "string_keys")
+
+    def __init__(self, build: Callable[[list[Any]], Any], depth: int, result: Result) -> None:
+        self.build, self.depth = build, depth
+        self.nodes, self.string_keys = result.nodes, result.string_keys
+
+    def result(self, infos: list[Any]) -> Result:
+        result = Result()
+        result.nodes, result.string_keys = self.nodes, self.string_keys
+        for info in infos:
+            if info[1][4]:
+                result.unsafe = True
+                break
+        return result
+
+
+class _Slot:
+    """Where the value of line ``i`` goes, while a shape is learned; ``fresh``: it is made anew
+    for each document (``{}``, ``[]``, a list of words), not shared as a scalar is."""
+
+    __slots__ = ("fresh", "i")
+
+    def __init__(self, i: int, value: Any) -> None:
+        self.i, self.fresh = i, _fresh(value) is not value
+
+
+def _form(value: Any) -> Any:
+    if value is _OPEN or value is _EMPTY_MAP or value is _EMPTY_LIST:
+        return value
+    if type(value) is tuple:
+        return len(value)  # a list of words: its length counts in the limits
+    return None  # a scalar
+
+
+_SHAPE_IDS = 1 << 24
+_shape_ids: dict[tuple[Any, ...], int] = {}
+_line_shapes: dict[str, tuple[int, _Line]] = {}
+_raw_lines: dict[str, Any] = {}
+_BLANK = object()
+# A shape seen once maps to _SEEN; seen twice, to its _Shape (or _UNLEARNABLE).
+_SEEN, _UNLEARNABLE = object(), object()
+_shapes: dict[tuple[int, ...], Any] = {}
+_SHAPES_KEPT = 2_000
+_MAX_LEARNED_DEPTH = 40  # deeper documents are read as usual (a deeply nested expression)
+
+
+def _learn(
+    lines: list[tuple[int, str]],
+    reader: _Reader,
+    data: Any,
+    result: Result,
+    entries: list[_Line],
+) -> _Shape | None:
+    """Read ``lines`` once more with a marker for each value, and build the function that makes
+    the same nesting; None when the result is not exactly ``data`` (then the shape is always read
+    as usual)."""
+    slots: dict[str, _Line] = {}
+    marked: list[tuple[int, str]] = []
+    for i, (indent, content) in enumerate(lines):
+        kind, key, value, string_key, _ = reader.line(content)
+        if kind == ITEM and value is _MAP_ITEM:
+            inner = reader.line(key)
+            if inner[2] is not _OPEN:
+                inner_mark = f"\x00{i}"
+                slots[inner_mark] = (KEY, inner[1], _Slot(i, inner[2]), inner[3], False)
+                mark = content[: len(content) - len(key)] + inner_mark
+                slots[mark] = (ITEM, inner_mark, _MAP_ITEM, True, False)
+                content = mark
+        elif value is not _OPEN:
+            content = f"\x00{i}"
+            slots[content] = (kind, key, _Slot(i, value), string_key, False)
+        marked.append((indent, content))
+    _lines.update(slots)  # "\x00" is never in a line read: these entries are only for this read
+    try:
+        marker_reader = _Reader(marked, reader.plain, Result(), 1 << 30, reader.max_integer)
+        skeleton, _ = marker_reader.node(0, 0)
+    except Unread:
+        return None
+    finally:
+        for mark in slots:
+            del _lines[mark]
+    keys: list[Any] = []
+    depth = _depth(skeleton)
+    if depth > _MAX_LEARNED_DEPTH:
+        return None
+    code = _code(skeleton, keys)
+    build = eval(f"lambda v: {code}", {"K": tuple(keys), "F": _fresh})  # the code made above
+    if not _identical(build([entry[2] for entry in entries]), data):
+        return None
+    return _Shape(build, depth, result)
+
+
+def _code(node: Any, keys: list[Any]) -> str:
+    """A Python expression that builds ``node``, with ``v[i]`` for the value of line i."""
+    if type(node) is _Slot:
+        return f"F(v[{node.i}])" if node.fresh else f"v[{node.i}]"
+    if node is None:
+        return "None"
+    if type(node) is dict:
+        items = []
+        for key, value in node.items():
+            keys.append(key)
+            items.append(f"K[{len(keys) - 1}]: {_code(value, keys)}")
+        return "{" + ", ".join(items) + "}"
+    assert type(node) is list, node
+    return "[" + ", ".join(_code(item, keys) for item in node) + "]"
+
+
+def _depth(node: Any, depth: int = 0) -> int:
+    """The deepest map or list that lines make (the top one is 0), as ``_Reader.enter`` counts."""
+    if type(node) is dict:
+        return max([depth, *(_depth(value, depth + 1) for value in node.values())])
+    if type(node) is list:
+        return max([depth, *(_depth(item, depth + 1) for item in node)])
+    return -1  # a value: no map or list of lines
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal, and of the same types all the way down (True is not 1, 0.0 is not -0.0)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return len(a) == len(b) and all(
+            _identical(ka, kb) and _identical(va, vb)
+            for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True)
+        )
+    if type(a) is list:
+        return len(a) == len(b) and all(map(_identical, a, b))
+    if type(a) is float:
+        return repr(a) == repr(b)
+    return bool(a == b)

@@ -17,7 +17,7 @@ def deep_merge(base: Any, override: Any) -> Any:
     (300 environments share one app's base values instead of holding 300 copies), so it must be
     treated as read-only: ``set_path`` copies the maps it changes.
     """
-    if not isinstance(base, Mapping) or not isinstance(override, Mapping):
+    if not _is_map(base) or not _is_map(override):
         return _strip_nulls(override)
     if not override:
         return base
@@ -37,7 +37,7 @@ def _strip_nulls(value: Any) -> Any:
 
     A map with no null in it (the usual case) is shared as it is, like the rest of the merge.
     """
-    if not isinstance(value, Mapping) or (type(value) is dict and _null_free(value)):
+    if not _is_map(value) or (type(value) is dict and _null_free(value)):
         return value
     return {key: _strip_nulls(item) for key, item in value.items() if item is not None}
 
@@ -45,11 +45,24 @@ def _strip_nulls(value: Any) -> Any:
 def _null_free(mapping: dict[Any, Any]) -> bool:
     """No null among the values of ``mapping`` or of the maps inside it (lists keep theirs)."""
     for item in mapping.values():
-        if item is None or (type(item) is dict and not _null_free(item)):
+        if item is None:
             return False
-        if type(item) is not dict and isinstance(item, Mapping):
+        if type(item) is dict:
+            if not _null_free(item):
+                return False
+        elif _is_map(item):
             return False  # another kind of map: copied into a plain dict
     return True
+
+
+# What YAML gives besides maps: asking the Mapping ABC about each of these would cost more than
+# the rest of the merge (hundreds of thousands of values in a large spec).
+_NOT_MAPS = frozenset({str, int, float, bool, list, type(None)})
+
+
+def _is_map(value: Any) -> bool:
+    kind = type(value)
+    return kind is dict or (kind not in _NOT_MAPS and isinstance(value, Mapping))
 
 
 class NotAMapError(TypeError):

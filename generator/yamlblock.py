@@ -34,9 +34,23 @@ from typing import Any
 
 # Characters the reader accepts anywhere: printable ASCII, and Unicode above U+009F that no YAML
 # reader treats as a line break or a byte-order mark (U+2028, U+2029 and U+FEFF are left out).
-_UNUSUAL = re.compile(
+# Compiling the second class costs milliseconds of start-up, so it waits for a text that is not
+# ASCII; an ASCII text needs only the first.
+_UNUSUAL_ASCII = re.compile("[^\n\x20-\x7e]")
+_UNUSUAL_SOURCE = (
     "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
+_unusual: list[re.Pattern[str]] = []
+
+
+def _has_unusual(text: str) -> bool:
+    if text.isascii():
+        return _UNUSUAL_ASCII.search(text) is not None
+    if not _unusual:
+        _unusual.append(re.compile(_UNUSUAL_SOURCE))
+    return _unusual[0].search(text) is not None
+
+
 # A plain scalar in block context: no indicator first (``-``, ``?`` and ``:`` only before a
 # non-space), no ``: `` or `` #`` inside, no ``:`` at the end.
 _PLAIN = re.compile(r"(?:[^-?:,\[\]{}#&*!|>'\"%@`\s]|[-?:][^\s])(?:(?!: | #).)*(?<![\s:])")
@@ -87,7 +101,7 @@ def read(
 
     ``plain(text)`` types a plain scalar (it may raise to refuse one).
     """
-    if len(text) > max_scalar or _UNUSUAL.search(text):
+    if len(text) > max_scalar or _has_unusual(text):
         raise Unread
     result = Result()
     reader = _Reader([], plain, result, max_depth, max_integer)

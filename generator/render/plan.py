@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -206,6 +205,8 @@ class _Renderer:
 
 def _located(error: BaseException, template: jinja2.Template, message: str) -> SpecError:
     """Find the template line in the traceback (Jinja2 rewrites frames to template lines)."""
+    import traceback  # only for an error: it costs milliseconds of start-up
+
     filename = template.filename or template.name or "?"
     line = 0
     for frame in traceback.extract_tb(error.__traceback__):

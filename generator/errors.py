@@ -88,3 +88,19 @@ class TagsError(UsageError):
         # The CLI prints "error: " before the message: repeat it on every line, so that each line
         # reads on its own (in a CI log, or after grep).
         return "\nerror: ".join(self.problems)
+
+
+# Warnings: what a user must know that changes neither the result nor the exit code (the command
+# did its work). The CLI prints them on stderr, as "warning: ...", when the command ends.
+_warnings: list[str] = []
+
+
+def warn(message: str) -> None:
+    _warnings.append(message)
+
+
+def take_warnings() -> list[str]:
+    """The warnings since the last call, in order; the list is emptied."""
+    taken = list(_warnings)
+    _warnings.clear()
+    return taken

@@ -29,18 +29,23 @@ from generator.cli import (
     verify,
     wait,
 )
-from generator.errors import GitopsGenError
+from generator.errors import GitopsGenError, take_warnings
 
 
 class _Group(click.Group):
-    """Turns expected errors into one clear message and their exit code; bugs keep a traceback."""
+    """Turns expected errors into one clear message and their exit code; bugs keep a traceback.
+    Warnings (``errors.warn``) follow the command's own output."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        take_warnings()  # none left from an earlier command run in this process
         try:
             return super().invoke(ctx)
         except GitopsGenError as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(e.exit_code)
+        finally:
+            for message in take_warnings():
+                click.echo(f"warning: {message}", err=True)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

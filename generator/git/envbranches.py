@@ -10,12 +10,12 @@ import json
 import os
 import secrets
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from generator.errors import GitError, UsageError
+from generator.errors import GitError, UsageError, warn
 from generator.git import plumbing as gitio
 
 NOTES_REF = "refs/notes/hydrator.metadata"
@@ -111,25 +111,25 @@ def remote_snapshot(
             b: refs[f"{scratch}/heads/{b}"] for b in branches if f"{scratch}/heads/{b}" in refs
         }
         yield Snapshot(heads, refs.get(f"{scratch}/notes"), remote)
-    except BaseException:
-        # The first failure is the one to report: a cleanup that fails too must not hide it.
-        with suppress(GitError):
-            _drop_scratch(root, scratch, remote)
-        raise
-    _drop_scratch(root, scratch, remote)
+    finally:
+        _drop_scratch(root, scratch, remote)
 
 
 def _drop_scratch(root: Path, scratch: str, remote: str) -> None:
-    leftovers = gitio.list_refs(root, scratch + "/")
-    if not leftovers:
-        return
+    """Delete the private refs of one run. When that fails, the run's work stands (a push has
+    landed, a status was read), and a failure of the run stays the one reported: the refs left
+    behind are a warning, with the command that deletes them."""
     try:
-        gitio.update_refs(root, [(ref, None, None) for ref in leftovers])
+        leftovers = gitio.list_refs(root, scratch + "/")
+        if leftovers:
+            gitio.update_refs(root, [(ref, None, None) for ref in leftovers])
     except GitError as e:
-        raise GitError(
+        warn(
             f"could not delete the temporary refs {scratch}/* (what this run fetched from "
-            f"{shown_remote(remote)}; delete them once this is fixed): {e}"
-        ) from e
+            f"{shown_remote(remote)}): {str(e).rstrip('.')}. They are harmless; once the cause is "
+            f"fixed, delete them with: git for-each-ref --format='delete %(refname)' {scratch}/ | "
+            "git update-ref --stdin"
+        )
 
 
 def _parse_dry_sha(data: bytes | None) -> str | None:

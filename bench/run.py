@@ -68,7 +68,13 @@ class Failed(Exception):
 def run_measured(
     argv: Sequence[str], env: dict[str, str], cwd: Path | None = None, ok: Sequence[int] = (0,)
 ) -> tuple[float, int, int]:
-    """Run one process; return (wall seconds, peak RSS KiB, exit code)."""
+    """Run one process; return (wall seconds, peak RSS KiB, exit code).
+
+    Writes still pending from the run before are flushed first, untimed: render's one syncfs(2)
+    would otherwise also flush what the floor writer (which never syncs) left in the page cache
+    just before it, and charge render for the floor's files.
+    """
+    os.sync()
     start = time.perf_counter()
     proc = subprocess.Popen(
         list(argv),

@@ -93,3 +93,41 @@ def test_sync_settings_an_environment_turns_off_are_off(example_repo: Path) -> N
         False,
         True,
     )
+
+
+def test_environments_without_a_namespace_are_told_once_and_do_not_clash(
+    example_repo: Path,
+) -> None:
+    """The missing namespace is the problem; a release clash "into namespace ''" would say it
+    again."""
+    edit_spec(example_repo, "demo.yaml", "namespace: demo\n", "")
+    edit_spec(example_repo, "prod.yaml", "namespace: serviceradar\n", "")
+    assert spec_problems(example_repo) == [
+        "environments/demo.yaml:1:1: namespace is required; set it here or in defaults",
+        "environments/prod.yaml:1:1: namespace is required; set it here or in defaults",
+    ]
+
+
+def test_a_release_clash_in_the_namespace_of_the_defaults_is_blamed_on_the_defaults(
+    example_repo: Path,
+) -> None:
+    """A clash is reported where the environment's namespace is set: its own file, or
+    defaults.namespace when it takes the namespace from there (the line to change)."""
+    edit_spec(example_repo, "demo.yaml", "namespace: demo\n", "")
+    edit_spec(example_repo, "prod.yaml", "namespace: serviceradar\n", "")
+    edit_spec(example_repo, "_project.yaml", "defaults:\n", "defaults:\n  namespace: shared\n")
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:90:14: defaults.namespace: app 'serviceradar' in environment 'prod' installs release 'serviceradar' into namespace 'shared' of the same cluster as app 'serviceradar' in environment 'demo'; use another namespace or releaseName"
+    ]
+
+
+def test_a_release_clash_with_the_namespace_set_in_the_file_is_blamed_there(
+    example_repo: Path,
+) -> None:
+    """The first environment takes the defaults' namespace, the second sets the same one."""
+    edit_spec(example_repo, "demo.yaml", "namespace: demo\n", "")
+    edit_spec(example_repo, "prod.yaml", "namespace: serviceradar\n", "namespace: shared\n")
+    edit_spec(example_repo, "_project.yaml", "defaults:\n", "defaults:\n  namespace: shared\n")
+    assert spec_problems(example_repo) == [
+        "environments/prod.yaml:3:12: namespace: app 'serviceradar' in environment 'prod' installs release 'serviceradar' into namespace 'shared' of the same cluster as app 'serviceradar' in environment 'demo'; use another namespace or releaseName"
+    ]

@@ -131,3 +131,23 @@ def test_a_release_clash_with_the_namespace_set_in_the_file_is_blamed_there(
     assert spec_problems(example_repo) == [
         "environments/prod.yaml:3:12: namespace: app 'serviceradar' in environment 'prod' installs release 'serviceradar' into namespace 'shared' of the same cluster as app 'serviceradar' in environment 'demo'; use another namespace or releaseName"
     ]
+
+
+def test_an_app_named_like_a_setting_is_checked_beside_a_broken_app(example_repo: Path) -> None:
+    """Only the broken app is left out of the merge: the apps under defaults.apps are found at
+    their own depth, so a problem at apps.serviceradar.chart.version leaves the app "chart"
+    in."""
+    edit_spec(
+        example_repo,
+        "_project.yaml",
+        "apps:\n  serviceradar:\n",
+        "apps:\n  chart:\n"
+        "    chart: {repository: oci://ghcr.io/x, name: c, version: 1.0.0}\n"
+        "    image: {tag: v1, tagPath: global}\n"
+        "  serviceradar:\n",
+    )
+    edit_spec(example_repo, "_project.yaml", "      version: 1.0.75\n", "      version: 1\n")
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:24:31: apps.chart.image.tagPath: the tag would replace values.global, the map Helm shares with every subchart; set tagPath to a path under it (global.<name>) or to another key",
+        "environments/_project.yaml:29:16: apps.serviceradar.chart.version: must be a string, not a number; quote it to make it a string",
+    ]

@@ -59,3 +59,37 @@ def test_a_gitlab_path_keeps_every_level_of_its_namespace(
         "shop-gitops",
         "gitlab.example.com",
     )
+
+
+def test_github_needs_its_app_id(example_repo: Path) -> None:
+    edit_spec(example_repo, "_project.yaml", "    appID: 2459954\n", "")
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:10:3: project.scm: appID is required for github"
+    ]
+
+
+def test_gitlab_needs_its_project_id_and_takes_no_github_setting(
+    build_tree: Callable[[Mapping[str, str]], Path],
+) -> None:
+    files = dict(MULTI_APP)
+    files["environments/_project.yaml"] = files["environments/_project.yaml"].replace(
+        "projectId: 42}", "installationID: 7}"
+    )
+    assert spec_problems(build_tree(files)) == [
+        "environments/_project.yaml:4:3: project.scm: projectId is required for gitlab",
+        "environments/_project.yaml:4:68: project.scm.installationID: only applies to github, not gitlab",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "domain"),
+    [
+        ("https://gitlab.com/platform/shop-gitops.git", None),
+        ("https://gitlab.example.com/platform/shop-gitops.git", "gitlab.example.com"),
+    ],
+)
+def test_gitlab_com_is_the_public_host_and_needs_no_domain(
+    build_tree: Callable[[Mapping[str, str]], Path], url: str, domain: str | None
+) -> None:
+    scm = load_spec(_gitlab(build_tree, url)).project.scm
+    assert (scm.domain, scm.owner, scm.repository) == (domain, "platform", "shop-gitops")

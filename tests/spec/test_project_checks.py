@@ -1,4 +1,4 @@
-"""The project's own checks (generator/spec/builder.py, ``_project`` and ``_scm``): the
+"""The project's own checks (generator/spec/builder.py, ``_project``, ``_scm`` and ``build``): the
 repository path each SCM provider takes from repoURL, and the whole message when it has none."""
 
 from __future__ import annotations
@@ -93,3 +93,56 @@ def test_gitlab_com_is_the_public_host_and_needs_no_domain(
 ) -> None:
     scm = load_spec(_gitlab(build_tree, url)).project.scm
     assert (scm.domain, scm.owner, scm.repository) == (domain, "platform", "shop-gitops")
+
+
+# --- what a schema problem in the project file leaves to the cross-file checks (``build``) ------
+
+
+def test_a_badly_named_environment_file_does_not_hide_one_left_out_of_the_order(
+    example_repo: Path,
+) -> None:
+    (example_repo / "environments" / "Demo_2.yaml").write_text("namespace: demo2\n")
+    edit_spec(
+        example_repo, "_project.yaml", "order: [staging, demo, prod]", "order: [staging, demo]"
+    )
+    assert spec_problems(example_repo) == [
+        "environments/Demo_2.yaml:1:1: environment name (the file name) 'Demo_2' is not a DNS-1123 label: use 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+        "environments/prod.yaml:1:1: environment 'prod' is not in promotion.order of environments/_project.yaml; add it there or remove this file",
+    ]
+
+
+def test_promotion_gates_that_are_not_a_map_stop_the_project_there(example_repo: Path) -> None:
+    edit_spec(example_repo, "_project.yaml", "  gates:\n", "  gates: [argocd-health]\n  x-gates:\n")
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:115:3: promotion.gates: must be a map, not a list",
+        "environments/_project.yaml:116:3: promotion.x-gates: unknown key; did you mean 'gates'? (allowed here: gates, order)",
+    ]
+
+
+def test_a_broken_setting_deep_in_defaults_stops_the_environments(example_repo: Path) -> None:
+    """Every environment merges defaults: built from a broken one, they would fail (here on
+    options that are not a list) or repeat its problem."""
+    edit_spec(
+        example_repo,
+        "_project.yaml",
+        "    options:\n      - SkipDryRunOnMissingResource=true\n      - RespectIgnoreDifferences=true\n",
+        "    options: 5\n",
+    )
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:97:14: defaults.sync.options: must be a list, not a number"
+    ]
+
+
+def test_a_broken_app_in_defaults_leaves_the_environments_checked(example_repo: Path) -> None:
+    """Only that app is left out: a missing namespace is still reported in the same run."""
+    edit_spec(
+        example_repo,
+        "_project.yaml",
+        "defaults:\n",
+        "defaults:\n  apps:\n    serviceradar:\n      chart: {version: 1}\n",
+    )
+    edit_spec(example_repo, "demo.yaml", "namespace: demo\n", "")
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:92:24: defaults.apps.serviceradar.chart.version: must be a string, not a number; quote it to make it a string",
+        "environments/demo.yaml:1:1: namespace is required; set it here or in defaults",
+    ]

@@ -146,3 +146,49 @@ def test_a_broken_app_in_defaults_leaves_the_environments_checked(example_repo: 
         "environments/_project.yaml:92:24: defaults.apps.serviceradar.chart.version: must be a string, not a number; quote it to make it a string",
         "environments/demo.yaml:1:1: namespace is required; set it here or in defaults",
     ]
+
+
+def test_an_app_in_defaults_that_is_not_a_map_leaves_the_environments_checked(
+    example_repo: Path,
+) -> None:
+    edit_spec(
+        example_repo, "_project.yaml", "defaults:\n", "defaults:\n  apps:\n    serviceradar: 5\n"
+    )
+    edit_spec(example_repo, "demo.yaml", "namespace: demo\n", "")
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:91:19: defaults.apps.serviceradar: must be a map or null, not a number",
+        "environments/demo.yaml:1:1: namespace is required; set it here or in defaults",
+    ]
+
+
+def test_a_broken_app_in_defaults_is_not_merged(example_repo: Path) -> None:
+    """Merged, its tag (a number) would fail the pull-policy rule with a traceback."""
+    edit_spec(
+        example_repo,
+        "_project.yaml",
+        "defaults:\n",
+        "defaults:\n  apps:\n    serviceradar:\n      image: {tag: 5}\n",
+    )
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:92:20: defaults.apps.serviceradar.image.tag: must be a string, not a number; quote it to make it a string"
+    ]
+
+
+def test_an_environment_broken_outside_its_apps_is_not_built(example_repo: Path) -> None:
+    """Built, its options (a number) would fail with a traceback."""
+    edit_spec(
+        example_repo, "prod.yaml", "autoMerge: false\n", "autoMerge: false\nsync: {options: 5}\n"
+    )
+    assert spec_problems(example_repo) == [
+        "environments/prod.yaml:5:17: sync.options: must be a list, not a number"
+    ]
+
+
+def test_the_spec_lists_its_files_for_templates(example_repo: Path) -> None:
+    """Templates see the Spec (``spec.files`` included)."""
+    assert load_spec(example_repo).files == (
+        "environments/_project.yaml",
+        "environments/demo.yaml",
+        "environments/prod.yaml",
+        "environments/staging.yaml",
+    )

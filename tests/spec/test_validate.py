@@ -23,6 +23,10 @@ CASES: dict[str, tuple[Any, list[Any]]] = {
         {"title": "t", "description": "d", "default": 1, "x-error": "e", "$comment": "c"},
         SCALARS,
     ),
+    "annotations before keywords": (
+        {"description": "d", "type": "string", "x-error": "e", "minLength": 2},
+        ["a", "ab", 1, None],
+    ),
     "then without if": ({"then": False, "else": False}, SCALARS),
     **{
         f"type {name}": ({"type": name}, SCALARS)

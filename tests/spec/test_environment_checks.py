@@ -4,6 +4,7 @@ and which releases clash."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from generator.spec.model import load_spec
@@ -150,4 +151,21 @@ def test_an_app_named_like_a_setting_is_checked_beside_a_broken_app(example_repo
     assert spec_problems(example_repo) == [
         "environments/_project.yaml:24:31: apps.chart.image.tagPath: the tag would replace values.global, the map Helm shares with every subchart; set tagPath to a path under it (global.<name>) or to another key",
         "environments/_project.yaml:29:16: apps.serviceradar.chart.version: must be a string, not a number; quote it to make it a string",
+    ]
+
+
+def test_an_environment_without_a_namespace_still_has_each_application_name_checked(
+    build_tree: Callable[[Mapping[str, str]], Path],
+) -> None:
+    """Left out of the release clash only: its second app's Application name still clashes."""
+    from tests.cli.test_bad_input import TWO_APPLICATIONS_WITH_ONE_NAME
+
+    files = dict(TWO_APPLICATIONS_WITH_ONE_NAME)
+    files["environments/_project.yaml"] = files["environments/_project.yaml"].replace(
+        "order: [dev, live, prod, stage-prod]", "order: [dev, live, stage-prod, prod]"
+    )
+    files["environments/prod.yaml"] = "autoMerge: false\n"
+    assert spec_problems(build_tree(files)) == [
+        "environments/prod.yaml:1:1: namespace is required; set it here or in defaults",
+        "environments/prod.yaml:1:1: app 'web-stage' in environment 'prod' makes the Application 'web-stage-prod', as app 'web' in environment 'stage-prod' does; rename one",
     ]

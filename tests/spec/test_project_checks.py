@@ -192,3 +192,50 @@ def test_the_spec_lists_its_files_for_templates(example_repo: Path) -> None:
         "environments/prod.yaml",
         "environments/staging.yaml",
     )
+
+
+def test_a_project_name_that_is_not_a_dns_label_is_reported_at_the_name(
+    example_repo: Path,
+) -> None:
+    edit_spec(example_repo, "_project.yaml", "  name: serviceradar\n", "  name: Service_Radar\n")
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:6:9: project.name: 'Service_Radar' is not a DNS-1123 label: use 1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit"
+    ]
+
+
+def test_the_argo_cd_and_promoter_settings_and_their_defaults(example_repo: Path) -> None:
+    edit_spec(
+        example_repo,
+        "_project.yaml",
+        "  argocd:\n    namespace: argocd\n    project: default\n  promoter:\n    namespace: promoter-system\n",
+        "  argocd:\n    namespace: cd\n    project: team\n  promoter:\n    namespace: prom\n",
+    )
+    edit_spec(
+        example_repo,
+        "_project.yaml",
+        "    active: [argocd-health]\n",
+        "    active: [a]\n    proposed: [p]\n",
+    )
+    project = load_spec(example_repo).project
+    assert (
+        project.argocd_namespace,
+        project.argocd_project,
+        project.promoter_namespace,
+        project.active_gates,
+        project.proposed_gates,
+    ) == ("cd", "team", "prom", ("a",), ("p",))
+    edit_spec(
+        example_repo,
+        "_project.yaml",
+        "  argocd:\n    namespace: cd\n    project: team\n  promoter:\n    namespace: prom\n",
+        "",
+    )
+    edit_spec(example_repo, "_project.yaml", "    active: [a]\n    proposed: [p]\n", "    {}\n")
+    project = load_spec(example_repo).project
+    assert (
+        project.argocd_namespace,
+        project.argocd_project,
+        project.promoter_namespace,
+        project.active_gates,
+        project.proposed_gates,
+    ) == ("argocd", "default", "promoter-system", ("argocd-health",), ())

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.spec.model import load_spec
+from generator.errors import Problem, SpecError
+from generator.spec.model import load_spec, parse_spec
 from tests.conftest import edit_spec, spec_problems
 from tests.spec.test_spec import MULTI_APP
 
@@ -239,3 +240,29 @@ def test_the_argo_cd_and_promoter_settings_and_their_defaults(example_repo: Path
         project.active_gates,
         project.proposed_gates,
     ) == ("argocd", "default", "promoter-system", ("argocd-health",), ())
+
+
+@pytest.mark.parametrize(
+    ("files", "problem"),
+    [
+        ({}, Problem("environments", 0, 0, "", "the spec is empty: no .yaml files")),
+        (
+            {"environments/demo.yaml": "namespace: demo\n"},
+            Problem(
+                "environments/_project.yaml",
+                0,
+                0,
+                "",
+                "missing: it holds the project, apps and promotion order",
+            ),
+        ),
+    ],
+)
+def test_a_problem_with_no_place_in_a_file_has_line_and_column_0(
+    files: dict[str, str], problem: Problem
+) -> None:
+    """Problem documents line and column 0 when unknown and an empty path for the document. The
+    printed message would look the same with None there: only the fields show it."""
+    with pytest.raises(SpecError) as info:
+        parse_spec(files)
+    assert info.value.problems == (problem,)

@@ -499,3 +499,17 @@ def test_renameat2_is_loaded_unless_the_fallback_is_forced(monkeypatch: pytest.M
     assert output._load_renameat2() is None
     monkeypatch.setenv("GITOPS_GEN_SWAP", "renameat2")
     assert callable(output._load_renameat2())
+
+
+def test_the_exchange_takes_paths_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """renameat2 is given AT_FDCWD: relative paths resolve as os.rename's do (the CLI passes
+    absolute ones)."""
+    for name, text in (("new", "n"), ("old", "o")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    holder = output._exchange(Path("new"), Path("old"), Path("."))
+    assert (tmp_path / "old" / "f").read_text() == "n"
+    assert (tmp_path / holder / "f").read_text() == "o"

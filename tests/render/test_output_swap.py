@@ -513,3 +513,29 @@ def test_the_exchange_takes_paths_relative_to_the_working_directory(
     holder = output._exchange(Path("new"), Path("old"), Path("."))
     assert (tmp_path / "old" / "f").read_text() == "n"
     assert (tmp_path / holder / "f").read_text() == "o"
+
+
+def test_a_checkpoint_stops_the_process_only_where_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GITOPS_GEN_STOP_AT names one step; the process sends itself SIGSTOP there, nowhere else,
+    and never when it is unset."""
+    import signal
+
+    sent: list[tuple[int, int]] = []
+
+    class Os:
+        environ = os.environ
+        getpid = staticmethod(os.getpid)
+
+        @staticmethod
+        def kill(pid: int, sig: int) -> None:
+            sent.append((pid, sig))
+
+    monkeypatch.setattr(output, "os", Os())
+    monkeypatch.delenv("GITOPS_GEN_STOP_AT", raising=False)
+    for name in ("before-staging", "mid-write", "staged", "between-renames", "swapped"):
+        output._checkpoint(name)
+    assert sent == []
+    monkeypatch.setenv("GITOPS_GEN_STOP_AT", "staged")
+    for name in ("before-staging", "mid-write", "staged", "between-renames", "swapped"):
+        output._checkpoint(name)
+    assert sent == [(os.getpid(), signal.SIGSTOP)]

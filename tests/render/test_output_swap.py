@@ -539,3 +539,23 @@ def test_a_checkpoint_stops_the_process_only_where_asked(monkeypatch: pytest.Mon
     for name in ("before-staging", "mid-write", "staged", "between-renames", "swapped"):
         output._checkpoint(name)
     assert sent == [(os.getpid(), signal.SIGSTOP)]
+
+
+@pytest.mark.parametrize("files", [1, 2, 3, 10])
+def test_mid_write_is_halfway_through_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: int
+) -> None:
+    """The kill test's "mid-write" must land with part of the tree written: before file
+    max(1, n // 2), so with n // 2 - 1 written (none for one or two files), and once."""
+    plan = {f"d{i % 2}/f{i}.yaml": f"{i}\n" for i in range(files)}
+    staging = tmp_path / f".gitops-gen-tmp-{os.getpid()}"
+    seen: list[int] = []
+
+    def checkpoint(name: str) -> None:
+        if name == "mid-write":
+            seen.append(sum(1 for p in staging.rglob("*") if p.is_file()))
+
+    monkeypatch.setattr(output, "_checkpoint", checkpoint)
+    output.write_atomically(tmp_path, plan, {})
+    assert seen == [max(1, files // 2) - 1]
+    assert snapshot_tree(tmp_path / "rendered") == {p: t.encode() for p, t in plan.items()}

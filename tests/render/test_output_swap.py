@@ -559,3 +559,22 @@ def test_mid_write_is_halfway_through_the_files(
     output.write_atomically(tmp_path, plan, {})
     assert seen == [max(1, files // 2) - 1]
     assert snapshot_tree(tmp_path / "rendered") == {p: t.encode() for p, t in plan.items()}
+
+
+def test_unchanged_files_are_hard_links_and_new_ones_are_0666_under_the_umask(
+    example_repo: Path,
+) -> None:
+    """An unchanged file keeps its inode (linked, not rewritten); a written one gets 0o666 less
+    the umask, as any file a tool creates (not executable)."""
+    change_demo(example_repo)
+    plan, current = _plan_of(example_repo)
+    unchanged = next(p for p in plan if current.get(p) == plan[p].encode())
+    changed = next(p for p in plan if p in current and current[p] != plan[p].encode())
+    inode = (example_repo / "rendered" / unchanged).stat().st_ino
+    old_umask = os.umask(0o022)
+    try:
+        output.write_atomically(example_repo, plan, current)
+    finally:
+        os.umask(old_umask)
+    assert (example_repo / "rendered" / unchanged).stat().st_ino == inode
+    assert (example_repo / "rendered" / changed).stat().st_mode & 0o777 == 0o644

@@ -1,6 +1,6 @@
-"""One app as one environment runs it (generator/spec/model.py, ``_release``): its release name,
-where its tag and pull policy go when no path is given, and where a clash of those paths is
-reported."""
+"""One app as one environment runs it (generator/spec/apps.py, ``app_release``): its release
+name, where its tag and pull policy go when no path is given, where a clash of those paths is
+reported, and an image path of ``global``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The checks of one environment against the project (generator/spec/model.py,
+"""The checks of one environment against the project (generator/spec/builder.py,
 ``_environment`` and ``_check_collisions``): its destination, the apps that defaults override,
-and which releases clash."""
+which releases clash and where that is reported."""
 
 from __future__ import annotations
 

@@ -65,10 +65,11 @@ def app_release(
     chart = Chart(fields["repository"], fields["name"], fields["version"])
     release_name = merged.get("releaseName") or name
     if len(release_name) > 53:
-        set_by = _origin(origins, ("releaseName",))
-        defined_at = origins[0][:2]  # the app's definition in the project file
+        # The schema caps releaseName at 53: a longer release name is the app's own name.
+        defined_in, defined_at = origins[0][:2]  # the app's definition in the project file
         fail(
-            *(set_by or defined_at),
+            defined_in,
+            defined_at,
             f"the release name {release_name!r} is longer than Helm's 53 characters; "
             "set a shorter releaseName",
         )
@@ -100,6 +101,16 @@ def app_release(
             ("pullPolicyPath", "image.pullPolicy", policy),
         ):
             path = image.get(key, default).split(".")
+            if path == ["global"]:
+                set_at = _origin(origins, ("image", key))
+                assert set_at is not None  # the default paths are not global
+                fail(
+                    *set_at,
+                    f"the {'tag' if key == 'tagPath' else 'pull policy'} would replace "
+                    "values.global, the map Helm shares with every subchart; set "
+                    f"{key} to a path under it (global.<name>) or to another key",
+                )
+                return None
             try:
                 set_path(values, path, value)
             except NotAMapError as e:
@@ -107,9 +118,11 @@ def app_release(
                 return None
     global_values = values.pop("global", {})
     if not isinstance(global_values, dict):
-        set_by = _origin(origins, ("values", "global"))
+        # A layer set it (the tag and the pull policy never replace global: refused above); a
+        # null is found only in the app's definition, since a null in a later layer removes.
+        base_in, base_at = origins[0][:2]
         fail(
-            *(set_by or (source, ("apps", name, "values", "global"))),
+            *(_origin(origins, ("values", "global")) or (base_in, (*base_at, "values", "global"))),
             "global must be a map (Helm shares it with every subchart)",
         )
         return None

@@ -41,10 +41,8 @@ class Builder:
     def project_source(self) -> SpecFile:
         return self.sources[self.project_name]
 
-    def fail(
-        self, source: SpecFile, path: tuple[str | int, ...], message: str, at_key: bool = False
-    ) -> None:
-        problem = source.where(path, message, at_key)
+    def fail(self, source: SpecFile, path: tuple[str | int, ...], message: str) -> None:
+        problem = source.where(path, message)
         # Each environment repeats the checks of what it shares; say each problem once.
         if problem not in self.problems:
             self.problems.append(problem)
@@ -119,11 +117,19 @@ class Builder:
                         "rename one",
                     )
                 names.setdefault(name, where)
+                if not env.namespace:
+                    continue  # reported as missing; a clash "into namespace ''" would repeat it
                 key = (env.server or env.cluster_name or "", env.namespace, app.release_name)
                 if key in releases:
+                    # Where the environment's namespace is set: its file, or the defaults.
+                    set_in, set_at = (
+                        (source, ("namespace",))
+                        if "namespace" in source.data
+                        else (self.project_source, ("defaults", "namespace"))
+                    )
                     self.fail(
-                        source,
-                        ("namespace",) if "namespace" in source.data else (),
+                        set_in,
+                        set_at,
                         f"{where} installs release {app.release_name!r} into namespace "
                         f"{env.namespace!r} of the same cluster as {releases[key]}; "
                         "use another namespace or releaseName",
@@ -138,7 +144,17 @@ class Builder:
             self.fail(src, ("project", "name"), problem)
         prefix = settings.get("branchPrefix", naming.DEFAULT_BRANCH_PREFIX)
         self.prefix_ok = True
-        if prefix and (problem := naming.branch_problem(prefix + "x")):
+        if len(prefix) >= naming.MAX_BRANCH:
+            # Every branch is the prefix and a name of one character or more.
+            self.prefix_ok = False
+            self.fail(
+                src,
+                ("project", "branchPrefix"),
+                f"branchPrefix {prefix!r} is {len(prefix)} characters, so every branch (the prefix "
+                f"and an environment name) is longer than {naming.MAX_BRANCH}; keep it at "
+                f"{naming.MAX_BRANCH - 1} or fewer (the Promoter adds -next and allows 100)",
+            )
+        elif prefix and (problem := naming.branch_problem(prefix + "x")):
             self.prefix_ok = False
             self.fail(
                 src, ("project", "branchPrefix"), problem.replace(repr(prefix + "x"), repr(prefix))

@@ -542,6 +542,26 @@ CASES: dict[str, Case] = {
         edit("demo.yaml", "namespace: demo\n", ""),
         problems("environments/demo.yaml:1:1: namespace is required; set it here or in defaults"),
     ),
+    "namespace-missing-in-two-environments": Case(
+        both(
+            edit("demo.yaml", "namespace: demo\n", ""),
+            edit("prod.yaml", "namespace: serviceradar\n", ""),
+        ),
+        problems(
+            "environments/demo.yaml:1:1: namespace is required; set it here or in defaults",
+            "environments/prod.yaml:1:1: namespace is required; set it here or in defaults",
+        ),
+    ),
+    "one-release-twice-in-the-namespace-of-the-defaults": Case(
+        both(
+            edit("demo.yaml", "namespace: demo\n", ""),
+            edit("prod.yaml", "namespace: serviceradar\n", ""),
+            edit("_project.yaml", "defaults:\n", "defaults:\n  namespace: shared\n"),
+        ),
+        problems(
+            "environments/_project.yaml:90:14: defaults.namespace: app 'serviceradar' in environment 'prod' installs release 'serviceradar' into namespace 'shared' of the same cluster as app 'serviceradar' in environment 'demo'; use another namespace or releaseName"
+        ),
+    ),
     "branch-leading-dash": Case(
         edit("_project.yaml", "branchPrefix: environment/", "branchPrefix: -env/"),
         problems(
@@ -558,6 +578,12 @@ CASES: dict[str, Case] = {
         edit("_project.yaml", "branchPrefix: environment/", "branchPrefix: env..x/"),
         problems(
             "environments/_project.yaml:9:17: project.branchPrefix: branch 'env..x/' must not contain '..'"
+        ),
+    ),
+    "branch-prefix-with-no-room-for-a-name": Case(
+        edit("_project.yaml", "branchPrefix: environment/", "branchPrefix: " + "p" * 94 + "/"),
+        problems(
+            "environments/_project.yaml:9:17: project.branchPrefix: branchPrefix 'pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp/' is 95 characters, so every branch (the prefix and an environment name) is longer than 95; keep it at 94 or fewer (the Promoter adds -next and allows 100)"
         ),
     ),
     "branch-too-long": Case(
@@ -710,6 +736,26 @@ CASES: dict[str, Case] = {
         ),
         problems(
             "environments/demo.yaml:8:7: apps.serviceradar.values.global: global must be a map (Helm shares it with every subchart)"
+        ),
+    ),
+    "tag-path-global": Case(
+        both(
+            edit("_project.yaml", "tagPath: global.imageTag", "tagPath: global"),
+            edit("_project.yaml", "pullPolicyPath: global.imagePullPolicy", "pullPolicyPath: pp"),
+        ),
+        problems(
+            "environments/_project.yaml:30:16: apps.serviceradar.image.tagPath: the tag would replace values.global, the map Helm shares with every subchart; set tagPath to a path under it (global.<name>) or to another key"
+        ),
+    ),
+    "pull-policy-path-global": Case(
+        both(
+            edit("_project.yaml", "tagPath: global.imageTag", "tagPath: image.tag"),
+            edit(
+                "_project.yaml", "pullPolicyPath: global.imagePullPolicy", "pullPolicyPath: global"
+            ),
+        ),
+        problems(
+            "environments/_project.yaml:31:23: apps.serviceradar.image.pullPolicyPath: the pull policy would replace values.global, the map Helm shares with every subchart; set pullPolicyPath to a path under it (global.<name>) or to another key"
         ),
     ),
     "release-name-longer-than-helm-allows": Case(

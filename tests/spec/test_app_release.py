@@ -1,6 +1,6 @@
-"""One app as one environment runs it (generator/spec/model.py, ``_release``): its release name,
-where its tag and pull policy go when no path is given, and where a clash of those paths is
-reported."""
+"""One app as one environment runs it (generator/spec/apps.py, ``app_release``): its release
+name, where its tag and pull policy go when no path is given, where a clash of those paths is
+reported, and an image path of ``global``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from generator.errors import SpecError
 from generator.spec.model import load_spec
-from tests.conftest import edit_spec
+from tests.conftest import edit_spec, spec_problems
 from tests.spec.test_spec import MULTI_APP
 
 IMAGE_PATHS = "      tagPath: global.imageTag\n      pullPolicyPath: global.imagePullPolicy\n"
@@ -146,4 +146,61 @@ def test_a_pull_policy_path_over_the_default_tag_path_is_blamed_on_it(
         load_spec(example_repo)
     assert [str(p) for p in info.value.problems] == [
         "environments/_project.yaml:30:23: apps.serviceradar.image.pullPolicyPath: the tag goes to values.image.tag and the pull policy to values.image: give each a place of its own (image.tagPath, image.pullPolicyPath)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("paths", "message"),
+    [
+        (
+            "      tagPath: global\n",
+            "environments/_project.yaml:30:16: apps.serviceradar.image.tagPath: the tag would replace values.global, the map Helm shares with every subchart; set tagPath to a path under it (global.<name>) or to another key",
+        ),
+        (
+            "      pullPolicyPath: global\n",
+            "environments/_project.yaml:30:23: apps.serviceradar.image.pullPolicyPath: the pull policy would replace values.global, the map Helm shares with every subchart; set pullPolicyPath to a path under it (global.<name>) or to another key",
+        ),
+    ],
+)
+def test_an_image_path_of_global_is_blamed_once_on_the_path(
+    example_repo: Path, paths: str, message: str
+) -> None:
+    """Not in each environment file, at a values.global that none of them sets."""
+    edit_spec(example_repo, "_project.yaml", IMAGE_PATHS, paths)
+    assert spec_problems(example_repo) == [message]
+
+
+def test_an_image_path_of_global_set_by_one_environment_is_blamed_there(
+    example_repo: Path,
+) -> None:
+    edit_spec(example_repo, "_project.yaml", IMAGE_PATHS, "")
+    edit_spec(
+        example_repo,
+        "demo.yaml",
+        "  serviceradar:\n",
+        "  serviceradar:\n    image:\n      pullPolicyPath: global\n",
+    )
+    assert spec_problems(example_repo) == [
+        "environments/demo.yaml:7:23: apps.serviceradar.image.pullPolicyPath: the pull policy would replace values.global, the map Helm shares with every subchart; set pullPolicyPath to a path under it (global.<name>) or to another key"
+    ]
+
+
+def test_a_null_global_in_the_app_definition_is_blamed_there_once(example_repo: Path) -> None:
+    """Nulls in the definition's values reach Helm, so this one is the only layer that can
+    leave global null; it used to be blamed once per environment file."""
+    edit_spec(example_repo, "_project.yaml", IMAGE_PATHS, "")
+    edit_spec(example_repo, "_project.yaml", "    values:\n", "    values:\n      global: null\n")
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:31:15: apps.serviceradar.values.global: global must be a map (Helm shares it with every subchart)"
+    ]
+
+
+def test_a_release_name_over_53_characters_is_blamed_on_the_app_definition(
+    example_repo: Path,
+) -> None:
+    """Once, though every environment runs the app, and with each environment's own layer
+    of the app present (the schema caps releaseName, so the name is the app's own)."""
+    _rename_app(example_repo, "s" * 54)
+    assert spec_problems(example_repo) == [
+        f"environments/_project.yaml:22:3: apps.{'s' * 54}: the release name {'s' * 54!r} is longer than Helm's 53 characters; set a shorter releaseName"
     ]

@@ -1,9 +1,10 @@
-"""The checks of one environment against the project (generator/spec/model.py,
+"""The checks of one environment against the project (generator/spec/builder.py,
 ``_environment`` and ``_check_collisions``): its destination, the apps that defaults override,
-and which releases clash."""
+which releases clash and where that is reported."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from generator.spec.model import load_spec
@@ -93,3 +94,78 @@ def test_sync_settings_an_environment_turns_off_are_off(example_repo: Path) -> N
         False,
         True,
     )
+
+
+def test_environments_without_a_namespace_are_told_once_and_do_not_clash(
+    example_repo: Path,
+) -> None:
+    """The missing namespace is the problem; a release clash "into namespace ''" would say it
+    again."""
+    edit_spec(example_repo, "demo.yaml", "namespace: demo\n", "")
+    edit_spec(example_repo, "prod.yaml", "namespace: serviceradar\n", "")
+    assert spec_problems(example_repo) == [
+        "environments/demo.yaml:1:1: namespace is required; set it here or in defaults",
+        "environments/prod.yaml:1:1: namespace is required; set it here or in defaults",
+    ]
+
+
+def test_a_release_clash_in_the_namespace_of_the_defaults_is_blamed_on_the_defaults(
+    example_repo: Path,
+) -> None:
+    """A clash is reported where the environment's namespace is set: its own file, or
+    defaults.namespace when it takes the namespace from there (the line to change)."""
+    edit_spec(example_repo, "demo.yaml", "namespace: demo\n", "")
+    edit_spec(example_repo, "prod.yaml", "namespace: serviceradar\n", "")
+    edit_spec(example_repo, "_project.yaml", "defaults:\n", "defaults:\n  namespace: shared\n")
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:90:14: defaults.namespace: app 'serviceradar' in environment 'prod' installs release 'serviceradar' into namespace 'shared' of the same cluster as app 'serviceradar' in environment 'demo'; use another namespace or releaseName"
+    ]
+
+
+def test_a_release_clash_with_the_namespace_set_in_the_file_is_blamed_there(
+    example_repo: Path,
+) -> None:
+    """The first environment takes the defaults' namespace, the second sets the same one."""
+    edit_spec(example_repo, "demo.yaml", "namespace: demo\n", "")
+    edit_spec(example_repo, "prod.yaml", "namespace: serviceradar\n", "namespace: shared\n")
+    edit_spec(example_repo, "_project.yaml", "defaults:\n", "defaults:\n  namespace: shared\n")
+    assert spec_problems(example_repo) == [
+        "environments/prod.yaml:3:12: namespace: app 'serviceradar' in environment 'prod' installs release 'serviceradar' into namespace 'shared' of the same cluster as app 'serviceradar' in environment 'demo'; use another namespace or releaseName"
+    ]
+
+
+def test_an_app_named_like_a_setting_is_checked_beside_a_broken_app(example_repo: Path) -> None:
+    """Only the broken app is left out of the merge: the apps under defaults.apps are found at
+    their own depth, so a problem at apps.serviceradar.chart.version leaves the app "chart"
+    in."""
+    edit_spec(
+        example_repo,
+        "_project.yaml",
+        "apps:\n  serviceradar:\n",
+        "apps:\n  chart:\n"
+        "    chart: {repository: oci://ghcr.io/x, name: c, version: 1.0.0}\n"
+        "    image: {tag: v1, tagPath: global}\n"
+        "  serviceradar:\n",
+    )
+    edit_spec(example_repo, "_project.yaml", "      version: 1.0.75\n", "      version: 1\n")
+    assert spec_problems(example_repo) == [
+        "environments/_project.yaml:24:31: apps.chart.image.tagPath: the tag would replace values.global, the map Helm shares with every subchart; set tagPath to a path under it (global.<name>) or to another key",
+        "environments/_project.yaml:29:16: apps.serviceradar.chart.version: must be a string, not a number; quote it to make it a string",
+    ]
+
+
+def test_an_environment_without_a_namespace_still_has_each_application_name_checked(
+    build_tree: Callable[[Mapping[str, str]], Path],
+) -> None:
+    """Left out of the release clash only: its second app's Application name still clashes."""
+    from tests.cli.test_bad_input import TWO_APPLICATIONS_WITH_ONE_NAME
+
+    files = dict(TWO_APPLICATIONS_WITH_ONE_NAME)
+    files["environments/_project.yaml"] = files["environments/_project.yaml"].replace(
+        "order: [dev, live, prod, stage-prod]", "order: [dev, live, stage-prod, prod]"
+    )
+    files["environments/prod.yaml"] = "autoMerge: false\n"
+    assert spec_problems(build_tree(files)) == [
+        "environments/prod.yaml:1:1: namespace is required; set it here or in defaults",
+        "environments/prod.yaml:1:1: app 'web-stage' in environment 'prod' makes the Application 'web-stage-prod', as app 'web' in environment 'stage-prod' does; rename one",
+    ]

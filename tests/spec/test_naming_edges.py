@@ -115,3 +115,29 @@ def test_bump_with_a_bad_image_tag_says_what_a_tag_may_be(example_repo: Path) ->
         "error: --image-tag: 'a/b' is not a valid OCI tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}) "
         "or digest (@sha256:<64 hex>)\n"
     )
+
+
+def test_a_branch_prefix_with_no_room_for_a_name_is_reported_with_its_own_length(
+    example_repo: Path,
+) -> None:
+    """95 characters: every branch (the prefix and a name) is longer than 95. It was reported
+    as the 96 characters of the prefix and one more."""
+    prefix = "p" * 94 + "/"
+    assert _project_problems(example_repo, prefix) == [
+        f"environments/_project.yaml:9:17: project.branchPrefix: branchPrefix {prefix!r} is 95 characters, so every branch (the prefix and an environment name) is longer than 95; keep it at 94 or fewer (the Promoter adds -next and allows 100)"
+    ]
+
+
+def test_a_branch_prefix_of_94_characters_leaves_room_for_a_name_of_one(
+    example_repo: Path,
+) -> None:
+    """The prefix passes, and environments named with one letter get branches of 95."""
+    prefix = "p" * 93 + "/"
+    for name in ("demo", "prod", "staging"):
+        path = example_repo / "environments" / f"{name}.yaml"
+        path.rename(path.with_name(f"{name[0]}.yaml"))
+    project = example_repo / "environments" / "_project.yaml"
+    text = project.read_text().replace("[staging, demo, prod]", "[s, d, p]")
+    project.write_text(text.replace("branchPrefix: environment/\n", f"branchPrefix: {prefix!r}\n"))
+    spec = load_spec(example_repo)
+    assert [env.branch for env in spec.environments] == [prefix + n for n in ("s", "d", "p")]

@@ -40,15 +40,12 @@ _UNUSUAL_ASCII = re.compile("[^\n\x20-\x7e]")
 _UNUSUAL_SOURCE = (
     "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
-_unusual: list[re.Pattern[str]] = []
 
 
 def _has_unusual(text: str) -> bool:
     if text.isascii():
         return _UNUSUAL_ASCII.search(text) is not None
-    if not _unusual:
-        _unusual.append(re.compile(_UNUSUAL_SOURCE))
-    return _unusual[0].search(text) is not None
+    return re.search(_UNUSUAL_SOURCE, text) is not None  # compiled once, in re's own cache
 
 
 # A plain scalar in block context: no indicator first (``-``, ``?`` and ``:`` only before a

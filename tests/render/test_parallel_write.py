@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,6 @@ def children(monkeypatch: pytest.MonkeyPatch) -> _Children:
 
 def _sequential_tree(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     """What one process writes for the repository as it is now (in a copy)."""
-    import shutil
-
     copy = root.parent / "sequential"
     shutil.copytree(root, copy, symlinks=True)
     with monkeypatch.context() as m:
@@ -83,8 +82,6 @@ def test_two_writers_write_the_tree_one_would(
 def test_a_first_render_with_two_writers(
     example_repo: Path, monkeypatch: pytest.MonkeyPatch, children: _Children
 ) -> None:
-    import shutil
-
     expected = snapshot_tree(example_repo / "rendered")
     shutil.rmtree(example_repo / "rendered")
     assert cli(example_repo, "render")[0] == 0

@@ -143,11 +143,15 @@ def read_ruamel(text: str) -> Any:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equality that also tells -0.0 from 0.0 and an int from a bool or a float."""
+    """Equality that also tells -0.0 from 0.0 and an int from a bool or a float, in keys too
+    (Python finds the keys 1, True and 1.0 equal)."""
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+        return len(a) == len(b) and all(
+            same(ka, kb) and same(va, vb)
+            for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True)
+        )
     if isinstance(a, list):
         return len(a) == len(b) and all(map(same, a, b))
     if isinstance(a, float):

@@ -17,20 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator import yamlblock, yamlemit, yamlio
-from tests.spec.test_properties import FAST, YAML_WORDS, documents
-from tests.spec.test_properties import same as same_values
-
-
-def same(a: Any, b: Any) -> bool:
-    """``same``, keys included: a key 1 is not a key true, 1.0 or -0.0 (Python finds them equal)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return len(a) == len(b) and all(
-            same(ka, kb) and same(va, vb)
-            for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True)
-        )
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(map(same, a, b))
-    return same_values(a, b)
+from tests.spec.test_properties import FAST, YAML_WORDS, documents, same
 
 
 def read(text: str, **limits: int) -> tuple[Any, yamlblock.Result]:

@@ -2,8 +2,9 @@
 
 jsonschema is thorough but costs about half a millisecond per rendered object; rendering 300
 environments validates about 9,000 of them.  ``compile_schema`` turns the keywords our schemas use
-into nested closures that answer only "valid?".  When the answer is no, callers ask jsonschema for
-the located messages, so error reports are unchanged.  A schema with any other keyword is refused
+into Python source (one function per schema, sub-schemas inlined) that answers only "valid?".
+When the answer is no, callers ask jsonschema for the located messages, so error reports are
+unchanged.  A schema with any other keyword is refused
 (CompileError) and callers keep using jsonschema alone.
 """
 
@@ -53,155 +54,240 @@ def _unique(items: list[Any]) -> bool:
     return all(not _equal(a, b) for i, a in enumerate(items) for b in items[i + 1 :])
 
 
-_TYPES: dict[str, Check] = {
-    "object": lambda x: isinstance(x, dict),
-    "array": lambda x: isinstance(x, list),
-    "string": lambda x: isinstance(x, str),
-    "boolean": lambda x: isinstance(x, bool),
-    "null": lambda x: x is None,
-    "number": _is_number,
-    "integer": lambda x: _is_number(x) and (isinstance(x, int) or float(x).is_integer()),
-}
-
-
 class _Compiler:
+    """Writes one Python function per schema that needs its own (the root, each ``$ref`` target,
+    the branches of ``not``, ``anyOf``, ``oneOf`` and ``if``), with every other sub-schema inlined
+    into its parent's code: a check is then a few local tests per value, not a call per keyword.
+    """
+
+    # Inlined sub-schemas nest blocks; deeper than this they become functions of their own
+    # (Python allows 20 nested loops in one function).
+    MAX_DEPTH = 12
+
     def __init__(self, root: Mapping[str, Any]) -> None:
         self.root = root
-        self.refs: dict[str, Check] = {}
+        self.refs: dict[str, str] = {}
+        self.source: list[str] = []
+        self.namespace: dict[str, Any] = dict(_HELPERS)
+        self.count = 0
+        self.built = 0  # lines of source already executed
 
-    def ref(self, target: str) -> Check:
+    def fresh(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def constant(self, value: Any) -> str:
+        name = self.fresh("_c")
+        self.namespace[name] = value
+        return name
+
+    def ref(self, target: str) -> str:
         if not target.startswith("#/$defs/") or "/" in target[len("#/$defs/") :]:
             raise CompileError(f"unsupported $ref {target!r}")
         if target not in self.refs:
-            name = target[len("#/$defs/") :]
-            slot: list[Check] = []
-            self.refs[target] = lambda x: slot[0](x)  # placeholder while compiling (recursion)
-            slot.append(self.compile(self.root["$defs"][name]))
-            self.refs[target] = slot[0]
+            self.refs[target] = name = self.fresh("_ref")
+            self.define(name, self.root["$defs"][target[len("#/$defs/") :]])
         return self.refs[target]
 
-    def compile(self, schema: Any) -> Check:
+    def function(self, schema: Any) -> str:
+        """The name of a function answering whether an instance is valid against ``schema``."""
+        name = self.fresh("_schema")
+        self.define(name, schema)
+        return name
+
+    def define(self, name: str, schema: Any) -> None:
+        body = self.body(schema, "x", 1)
+        self.source += [f"def {name}(x):", *body, "    return True", ""]
+
+    def body(self, schema: Any, var: str, depth: int) -> list[str]:
+        """Lines (indented ``depth`` levels) that return False when ``var`` is not valid."""
         if schema is True:
-            return lambda x: True
+            return []
         if schema is False:
-            return lambda x: False
+            return [_indent(depth) + "return False"]
         if not isinstance(schema, Mapping):
             raise CompileError("schema is not an object")
-        checks: list[Check] = []
+        if depth > self.MAX_DEPTH:
+            return [f"{_indent(depth)}if not {self.function(schema)}({var}):", _fail(depth + 1)]
+        lines: list[str] = []
         for key, value in schema.items():
             if key in _ANNOTATIONS or key.startswith("x-") or key in ("$defs", "then", "else"):
                 continue
-            checks.append(self.keyword(key, value, schema))
-        if not checks:
-            return lambda x: True
-        if len(checks) == 1:
-            return checks[0]
+            lines += self.keyword(key, value, schema, var, depth)
+        return lines
 
-        def every(x: Any) -> bool:
-            for check in checks:  # noqa: SIM110 - a loop is faster than all() over a generator
-                if not check(x):
-                    return False
-            return True
-
-        return every
-
-    def keyword(self, key: str, value: Any, schema: Mapping[str, Any]) -> Check:
+    def keyword(
+        self, key: str, value: Any, schema: Mapping[str, Any], v: str, depth: int
+    ) -> list[str]:
+        at, fail = _indent(depth), _fail(depth + 1)
         if key == "$ref":
-            return self.ref(value)
+            return [f"{at}if not {self.ref(value)}({v}):", fail]
         if key == "type":
             names = [value] if isinstance(value, str) else list(value)
-            tests = [_TYPES[name] for name in names]
-            if len(tests) == 1:
-                return tests[0]
-            return lambda x: any(t(x) for t in tests)
+            for name in names:
+                if name not in _TYPE_TESTS:
+                    raise CompileError(f"unsupported type {name!r}")
+            tests = " or ".join(_TYPE_TESTS[name].format(v) for name in names) or "False"
+            return [f"{at}if not ({tests}):", fail]
         if key == "properties":
-            props = {name: self.compile(sub) for name, sub in value.items()}
-
-            def properties(x: Any) -> bool:
-                if isinstance(x, dict):
-                    for k, v in x.items():
-                        check = props.get(k)
-                        if check is not None and not check(v):
-                            return False
-                return True
-
-            return properties
+            lines = []
+            for name, sub in zip(_names(value), value.values(), strict=True):
+                item = self.fresh("v")
+                inner = self.body(sub, item, depth + 2)
+                if inner:
+                    lines += [f"{at}    if {name!r} in {v}:", f"{at}        {item} = {v}[{name!r}]"]
+                    lines += inner
+            return [f"{at}if isinstance({v}, dict):", *lines] if lines else []
         if key == "additionalProperties":
-            known = set(schema.get("properties", {}))
             if schema.get("patternProperties"):
                 raise CompileError("patternProperties")
-            sub = self.compile(value)
-
-            def additional(x: Any) -> bool:
-                if isinstance(x, dict):
-                    for k, v in x.items():
-                        if k not in known and not sub(v):
-                            return False
-                return True
-
-            return additional
+            known = self.constant(frozenset(schema.get("properties", {})))
+            name, item = self.fresh("k"), self.fresh("v")
+            inner = self.body(value, item, depth + 3)
+            if not inner:
+                return []
+            return [
+                f"{at}if isinstance({v}, dict):",
+                f"{at}    for {name}, {item} in {v}.items():",
+                f"{at}        if {name} not in {known}:",
+                *inner,
+            ]
         if key == "required":
-            names = list(value)
-            return lambda x: not isinstance(x, dict) or all(n in x for n in names)
+            names = _names(value)
+            if not names:
+                return []
+            missing = " or ".join(f"{name!r} not in {v}" for name in names)
+            return [f"{at}if isinstance({v}, dict) and ({missing}):", fail]
         if key == "pattern":
-            regex = re.compile(value)
-            return lambda x: not isinstance(x, str) or regex.search(x) is not None
+            regex = self.constant(re.compile(value))
+            return [f"{at}if isinstance({v}, str) and {regex}.search({v}) is None:", fail]
         if key == "const":
-            return lambda x: _equal(x, value)
+            if type(value) is str:
+                return [f"{at}if type({v}) is not str or {v} != {self.constant(value)}:", fail]
+            return [f"{at}if not _equal({v}, {self.constant(value)}):", fail]
         if key == "enum":
             options = list(value)
-            return lambda x: any(_equal(x, o) for o in options)
-        if key == "minLength":
-            return lambda x: not isinstance(x, str) or len(x) >= value
-        if key == "maxLength":
-            return lambda x: not isinstance(x, str) or len(x) <= value
+            if options and all(type(option) is str for option in options):
+                allowed = self.constant(frozenset(options))
+                return [f"{at}if type({v}) is not str or {v} not in {allowed}:", fail]
+            return [f"{at}if not _in_enum({v}, {self.constant(options)}):", fail]
+        if key in _SIZES:
+            kind, compare = _SIZES[key]
+            bound = repr(value) if type(value) is int else self.constant(value)
+            return [f"{at}if isinstance({v}, {kind}) and len({v}) {compare} {bound}:", fail]
         if key == "items":
             if isinstance(value, list):
                 raise CompileError("items as a list")
-            sub = self.compile(value)
-            return lambda x: not isinstance(x, list) or all(sub(v) for v in x)
-        if key == "minItems":
-            return lambda x: not isinstance(x, list) or len(x) >= value
-        if key == "maxItems":
-            return lambda x: not isinstance(x, list) or len(x) <= value
+            item = self.fresh("v")
+            inner = self.body(value, item, depth + 2)
+            if not inner:
+                return []
+            return [f"{at}if isinstance({v}, list):", f"{at}    for {item} in {v}:", *inner]
         if key == "uniqueItems":
             if not value:
-                return lambda x: True
-            return lambda x: not isinstance(x, list) or _unique(x)
-        if key == "minProperties":
-            return lambda x: not isinstance(x, dict) or len(x) >= value
-        if key == "maxProperties":
-            return lambda x: not isinstance(x, dict) or len(x) <= value
-        if key == "minimum":
-            return lambda x: not (_is_number(x) and x < value)
-        if key == "maximum":
-            return lambda x: not (_is_number(x) and x > value)
+                return []
+            return [f"{at}if isinstance({v}, list) and not _unique({v}):", fail]
+        if key in ("minimum", "maximum"):
+            compare = "<" if key == "minimum" else ">"
+            bound = self.constant(value)
+            return [f"{at}if _is_number({v}) and {v} {compare} {bound}:", fail]
         if key == "propertyNames":
-            sub = self.compile(value)
-            return lambda x: not isinstance(x, dict) or all(sub(k) for k in x)
+            name = self.fresh("k")
+            inner = self.body(value, name, depth + 2)
+            if not inner:
+                return []
+            return [f"{at}if isinstance({v}, dict):", f"{at}    for {name} in {v}:", *inner]
         if key == "not":
-            sub = self.compile(value)
-            return lambda x: not sub(x)
+            return [f"{at}if {self.function(value)}({v}):", fail]
         if key == "anyOf":
-            subs = [self.compile(s) for s in value]
-            return lambda x: any(s(x) for s in subs)
+            calls = " or ".join(f"{self.function(sub)}({v})" for sub in value) or "False"
+            return [f"{at}if not ({calls}):", fail]
         if key == "allOf":
-            subs = [self.compile(s) for s in value]
-            return lambda x: all(s(x) for s in subs)
+            return [line for sub in value for line in self.body(sub, v, depth)]
         if key == "oneOf":
-            subs = [self.compile(s) for s in value]
-            return lambda x: sum(1 for s in subs if s(x)) == 1
+            calls = " + ".join(f"{self.function(sub)}({v})" for sub in value) or "0"
+            return [f"{at}if ({calls}) != 1:", fail]
         if key == "if":
-            test = self.compile(value)
-            then = self.compile(schema.get("then", True))
-            otherwise = self.compile(schema.get("else", True))
-            return lambda x: then(x) if test(x) else otherwise(x)
+            test = self.function(value)
+            then = self.body(schema.get("then", True), v, depth + 1) or [f"{at}    pass"]
+            otherwise = self.body(schema.get("else", True), v, depth + 1) or [f"{at}    pass"]
+            return [f"{at}if {test}({v}):", *then, f"{at}else:", *otherwise]
         raise CompileError(f"unsupported keyword {key!r}")
+
+    def build(self, schema: Any) -> Check:
+        """The check for ``schema``; functions built before (shared ``$ref`` targets) are reused.
+
+        A schema refused half way leaves the compiler as it was, for the next one.
+        """
+        refs = dict(self.refs)
+        try:
+            if isinstance(schema, Mapping) and list(schema) == ["$ref"]:
+                name = self.ref(schema["$ref"])  # the usual "#/$defs/<kind>": no wrapper
+            else:
+                name = self.function(schema)
+        except CompileError:
+            self.refs, self.source = refs, self.source[: self.built]
+            raise
+        new, self.built = "\n".join(self.source[self.built :]), len(self.source)
+        exec(compile(new, "<compiled schema>", "exec"), self.namespace)
+        return self.namespace[name]  # type: ignore[no-any-return]
+
+
+def _names(given: Any) -> list[str]:
+    """Property names, which the generated code holds as literals: strings only."""
+    names = list(given)
+    if not all(type(name) is str for name in names):
+        raise CompileError("a property name that is not a string")
+    return names
+
+
+def _indent(depth: int) -> str:
+    return "    " * depth
+
+
+def _fail(depth: int) -> str:
+    return _indent(depth) + "return False"
+
+
+def _in_enum(x: Any, options: list[Any]) -> bool:
+    return any(_equal(x, option) for option in options)
+
+
+def _is_integer(x: Any) -> bool:
+    return _is_number(x) and (isinstance(x, int) or float(x).is_integer())
+
+
+# How each JSON type is tested, on the generated code's variable.
+_TYPE_TESTS = {
+    "object": "isinstance({0}, dict)",
+    "array": "isinstance({0}, list)",
+    "string": "isinstance({0}, str)",
+    "boolean": "isinstance({0}, bool)",
+    "null": "{0} is None",
+    "number": "_is_number({0})",
+    "integer": "_is_integer({0})",
+}
+# The length keywords: the type they apply to and the comparison that fails.
+_SIZES = {
+    "minLength": ("str", "<"),
+    "maxLength": ("str", ">"),
+    "minItems": ("list", "<"),
+    "maxItems": ("list", ">"),
+    "minProperties": ("dict", "<"),
+    "maxProperties": ("dict", ">"),
+}
+_HELPERS = {
+    "_equal": _equal,
+    "_in_enum": _in_enum,
+    "_is_integer": _is_integer,
+    "_is_number": _is_number,
+    "_unique": _unique,
+}
 
 
 def compile_schema(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> Check:
     """A function telling whether an instance is valid; ``root`` holds ``$defs`` for ``$ref``."""
-    return _Compiler(root if root is not None else schema).compile(schema)
+    return _Compiler(root if root is not None else schema).build(schema)
 
 
 # --- the package's own schemas (generator/schemas/<name>.schema.json), loaded once ---------------
@@ -223,9 +309,15 @@ def explainer(name: str, kind: str) -> Any:
 
 
 @cache
+def _package_compiler(name: str) -> _Compiler:
+    """One compiler per package schema: the kinds share their ``$defs``, compiled once."""
+    return _Compiler(package_schema(name))
+
+
+@cache
 def checker(name: str, kind: str) -> Check:
     """A compiled yes/no check for ``$defs/kind``; jsonschema is asked only to explain a no."""
     try:
-        return compile_schema({"$ref": f"#/$defs/{kind}"}, package_schema(name))
+        return _package_compiler(name).build({"$ref": f"#/$defs/{kind}"})
     except CompileError:
         return explainer(name, kind).is_valid  # type: ignore[no-any-return]

@@ -12,7 +12,21 @@ from typing import Any
 import jsonschema
 import pytest
 
-from generator.spec.validate import CompileError, compile_schema
+from generator.spec.validate import CompileError, _Compiler, compile_schema
+
+
+def _deep(levels: int, inner: Any) -> Any:
+    """``inner`` as the items of items of ... (``levels`` times)."""
+    for _ in range(levels):
+        inner = {"items": inner}
+    return inner
+
+
+def _deep_list(levels: int, inner: Any) -> Any:
+    for _ in range(levels):
+        inner = [inner]
+    return inner
+
 
 SCALARS: list[Any] = ["a", "", 0, 1, 1.0, 1.5, -1, True, False, None, {}, [], {"a": 1}, [1]]
 
@@ -135,6 +149,24 @@ CASES: dict[str, tuple[Any, list[Any]]] = {
         },
         [{"a": 1, "b": 2}, {"a": 1, "b": "x"}, {"a": "x"}, {}],
     ),
+    "property names that need quoting": (
+        {
+            "properties": {"a'b": {"type": "string"}, 'c"\nd': {"type": "integer"}, "": {}},
+            "required": ["a'b", 'c"\nd'],
+        },
+        [{"a'b": "x", 'c"\nd': 1}, {"a'b": 1, 'c"\nd': 1}, {"a'b": "x"}, {"ab": "x", "cd": 1}],
+    ),
+    # Deeper than Python's 20 nested loops in one function: the inner levels become functions.
+    "deep nesting": (
+        _deep(24, {"properties": {"a": {"additionalProperties": {"items": {"type": "integer"}}}}}),
+        [
+            _deep_list(24, {"a": {"b": [1, 2]}}),
+            _deep_list(24, {"a": {"b": [1, "2"]}}),
+            _deep_list(24, "x"),
+            _deep_list(23, {"a": {"b": [1]}}),
+            _deep_list(24, {"a": 1}),
+        ],
+    ),
     "recursive $ref": (
         {
             "$ref": "#/$defs/node",
@@ -198,9 +230,33 @@ def test_a_ref_is_read_from_the_root_given() -> None:
         ({"items": [{"type": "string"}]}, "items as a list"),
         ({"prefixItems": [{"type": "string"}]}, "unsupported keyword 'prefixItems'"),
         ({"properties": {"a": {"format": "email"}}}, "unsupported keyword 'format'"),
+        ({"type": "decimal"}, "unsupported type 'decimal'"),
+        ({"required": ["a", 1]}, "a property name that is not a string"),
     ],
 )
 def test_what_the_compiler_refuses(schema: Any, message: str) -> None:
     with pytest.raises(CompileError) as info:
         compile_schema(schema)
     assert str(info.value) == message
+
+
+def test_a_refused_schema_leaves_the_shared_compiler_whole() -> None:
+    """The package's kinds share one compiler: a kind refused half way must not leave a $ref
+    registered whose function was never written, for the next kind to call."""
+    root = {
+        "$defs": {
+            "name": {"type": "string", "minLength": 1},
+            "bad": {"properties": {"n": {"$ref": "#/$defs/name"}}, "prefixItems": []},
+            "good": {"properties": {"n": {"$ref": "#/$defs/name"}}, "required": ["n"]},
+        }
+    }
+    compiler = _Compiler(root)
+    with pytest.raises(CompileError):
+        compiler.build({"$ref": "#/$defs/bad"})
+    good = compiler.build({"$ref": "#/$defs/good"})
+    assert [good({"n": "x"}), good({"n": ""}), good({})] == [True, False, False]
+    name = compiler.build({"$ref": "#/$defs/name"})  # built with good: shared, not written twice
+    assert [name("x"), name("")] == [True, False]
+    assert sum(line.startswith("def ") for line in compiler.source) == 2  # name and good
+    with pytest.raises(CompileError):  # refused again, not a function that was never written
+        compiler.build({"$ref": "#/$defs/bad"})

@@ -14,14 +14,14 @@ def render(ctx: click.Context, fmt: str) -> None:
     """Render environments/ into rendered/ (atomically; unchanged files are not rewritten)."""
     from generator.render.repository import render_repository
 
-    plan, changes = render_repository(root(ctx))
-    names = ["bootstrap", *(env.name for env in plan.spec.environments)]
+    rendered, changes = render_repository(root(ctx))
+    names = ["bootstrap", *(env.name for env in rendered.spec.environments)]
     if fmt == "json":
         emit_json(changes_json(changes))
     created = (
         changes
         and not (changes.updated or changes.removed)
-        and len(changes.created) == len(plan.files)
+        and len(changes.created) == len(rendered.paths)
     )
     state = "created" if created else "updated" if changes else "up to date"
     click.echo(f"rendered/: {state}", err=True)

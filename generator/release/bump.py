@@ -200,7 +200,7 @@ def bump_repository(
     render(new_spec, repository_overrides(root))  # a template error stops us before any write
     for target, text in writes.values():
         _write_atomically(target, text)
-    _plan, changes = render_repository(root)
+    _rendered, changes = render_repository(root)
     return BumpResult(
         version, tag if tagged else None, result_apps, all_edits, overrides, written, changes
     )

@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from generator.errors import OutputError, UsageError
 from generator.render import forked
 
 RENDERED = "rendered"
+T = TypeVar("T")
 _TMP_PREFIX = ".gitops-gen-tmp-"
 
 
@@ -180,10 +181,58 @@ def write_atomically(root: Path, plan: Mapping[str, str], current: Mapping[str, 
         _checkpoint("swapped")
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
-        reason = os.strerror(e.errno) if e.errno else str(e)
-        raise OutputError(
-            f"could not write {RENDERED}/ ({reason}); it is unchanged. Fix the cause and run again."
-        ) from None
+        raise _write_failed(e, "it is unchanged") from None
+
+
+def nothing_rendered(root: Path) -> bool:
+    """No rendered/ at all: every file a render makes is new, and none needs comparing."""
+    return not os.path.lexists(root / RENDERED)
+
+
+def write_first(root: Path, produce: Callable[[Callable[[dict[str, str]], None]], T]) -> T:
+    """Create rendered/ where there is none, writing the files as they are rendered.
+
+    ``produce(sink)`` renders, giving ``sink`` each part of the tree as soon as it has it, in the
+    process that rendered it (a forked renderer writes its own part). The files go into a staging
+    tree beside rendered/, which is made durable and renamed into place once ``produce`` returns;
+    if it raises, the staging tree is removed and rendered/ never appears. A part may come twice
+    (a failed child's part is rendered again here): its files are then written again.
+    The caller holds the lock.
+    """
+    target = root / RENDERED
+    clean_leftovers(root)
+    staging = root / f"{_TMP_PREFIX}{os.getpid()}"
+    parent = os.getpid()
+
+    def sink(files: dict[str, str]) -> None:
+        # O_TRUNC rather than O_EXCL: a part given twice is written again.
+        _write_files(staging, target, list(files.items()), {}, again=True)
+        if os.getpid() == parent:
+            _checkpoint("mid-write")
+
+    try:
+        _checkpoint("before-staging")
+        result = produce(sink)
+        _checkpoint("staged")
+        staging.mkdir(exist_ok=True)
+        _sync_filesystem(staging)
+        os.rename(staging, target)
+        _fsync_dir(root)
+        _checkpoint("swapped")
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _write_failed(e, "nothing was created") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return result
+
+
+def _write_failed(error: OSError, outcome: str) -> OutputError:
+    reason = os.strerror(error.errno) if error.errno else str(error)
+    return OutputError(
+        f"could not write {RENDERED}/ ({reason}); {outcome}. Fix the cause and run again."
+    )
 
 
 def _checkpoint(name: str) -> None:

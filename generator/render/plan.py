@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 import jinja2.exceptions
@@ -34,6 +34,50 @@ def render(
 
     ``progress(n)`` is called as environments are done (for a progress line).
     """
+    plan: dict[str, str] = {}
+    for part in _render_parts(spec, templates, progress, _keep):
+        plan.update(part)
+    return dict(sorted(plan.items()))
+
+
+def render_into(
+    spec: Spec,
+    templates: Mapping[str, str] | None,
+    progress: Callable[[int], None] | None,
+    sink: Callable[[dict[str, str]], None],
+) -> list[str]:
+    """``render`` for a writer: each part of the tree goes to ``sink(files)`` as soon as it is
+    rendered, in the process that rendered it (a forked child too), and only the paths come back,
+    sorted.
+
+    A part whose child failed is rendered and given again here, so the sink must take a file
+    twice. After an error, some parts may have reached the sink.
+    """
+
+    def give(files: dict[str, str]) -> list[str]:
+        sink(files)
+        return list(files)
+
+    return sorted(path for part in _render_parts(spec, templates, progress, give) for path in part)
+
+
+def _keep(files: dict[str, str]) -> dict[str, str]:
+    return files
+
+
+T = TypeVar("T")
+# From this many environments on, a second process renders half of them (when fork is available).
+PARALLEL_FROM = 48
+
+
+def _render_parts(
+    spec: Spec,
+    templates: Mapping[str, str] | None,
+    progress: Callable[[int], None] | None,
+    finish: Callable[[dict[str, str]], T],
+) -> list[T]:
+    """``finish(files)`` of each part of the tree, in the process that rendered it: the bootstrap
+    files, the environments (two halves from ``PARALLEL_FROM`` on) and the kustomization."""
     from generator.render.templating import make_environment
 
     jinja = make_environment(templates)
@@ -48,68 +92,86 @@ def render(
         "labels": part_of,
         "selector": part_of,
     }
-    plan: dict[str, str] = {}
     renderer = _Renderer(jinja)
-    for name, kind in BOOTSTRAP.items():
-        plan[f"bootstrap/{name}"] = renderer.render(f"bootstrap/{name}.j2", common, kind)
+    bootstrap = {
+        f"bootstrap/{name}": renderer.render(f"bootstrap/{name}.j2", common, kind)
+        for name, kind in BOOTSTRAP.items()
+    }
+    done = [finish(bootstrap)]
     templates_by_role = {
         "application": renderer.template("bootstrap/application.yaml.j2"),
         "chart": renderer.template("environment/Chart.yaml.j2"),
         "values": renderer.template("environment/values.yaml.j2"),
         "readme": renderer.template("environment/README.md.j2"),
     }
-
     environments = spec.environments
 
-    def render_part(start: int, stop: int, tick: Callable[[int], None] | None) -> dict[str, str]:
+    def render_part(start: int, stop: int, tick: Callable[[int], None] | None) -> T:
         previous = environments[start - 1] if start > 0 else None
-        return _render_environments(
-            renderer, templates_by_role, common, part_of, environments[start:stop], previous, tick
+        part = environments[start:stop]
+        return finish(
+            _render_environments(renderer, templates_by_role, common, part_of, part, previous, tick)
         )
 
+    def kustomization() -> T:
+        # Everything under bootstrap/ but itself; the paths are the spec's, whatever renders them.
+        resources = sorted(
+            [
+                *BOOTSTRAP,
+                *(
+                    _application_path(env.name, app.name)
+                    for env in environments
+                    for app in env.apps
+                ),
+            ]
+        )
+        path = "bootstrap/kustomization.yaml"
+        context = {**common, "resources": resources}
+        return finish({path: renderer.render(f"{path}.j2", context, "Kustomization")})
+
     if len(environments) >= PARALLEL_FROM and forked.can_fork():
-        plan.update(_in_parallel(render_part, len(environments), progress))
-    else:
-        plan.update(render_part(0, len(environments), progress))
-    resources_list = sorted(
-        path.removeprefix("bootstrap/") for path in plan if path.startswith("bootstrap/")
-    )
-    plan["bootstrap/kustomization.yaml"] = renderer.render(
-        "bootstrap/kustomization.yaml.j2", {**common, "resources": resources_list}, "Kustomization"
-    )
-    return dict(sorted(plan.items()))
+        return done + _in_parallel(render_part, kustomization, len(environments), progress)
+    return [*done, render_part(0, len(environments), progress), kustomization()]
 
 
-# From this many environments on, a second process renders half of them (when fork is available).
-PARALLEL_FROM = 48
-
-RenderPart = Callable[[int, int, Callable[[int], None] | None], dict[str, str]]
+def _application_path(env: str, app: str) -> str:
+    """Where an environment's Application goes, under bootstrap/."""
+    return f"applications/{env}/{app}.yaml"
 
 
 def _in_parallel(
-    render_part: RenderPart, count: int, tick: Callable[[int], None] | None
-) -> dict[str, str]:
+    render_part: Callable[[int, int, Callable[[int], None] | None], T],
+    last: Callable[[], T],
+    count: int,
+    tick: Callable[[int], None] | None,
+) -> list[T]:
     """Render the second half of the environments in a forked child while this process renders
-    the first half.
+    the first half, then ``last()``.
 
     If the child fails in any way, this process renders that half itself, so errors (and which
-    one is reported first) are exactly the sequential ones.
+    one is reported first) are exactly the sequential ones: an error of ``last()`` is raised only
+    once the child's half is known to render.
     """
     half = (count + 1) // 2
     child = forked.Child(lambda: render_part(half, count, None))
+    late: Exception | None = None
     try:
-        files = render_part(0, half, tick)
+        mine = render_part(0, half, tick)
+        try:
+            final = last()
+        except Exception as error:  # it comes after the child's half in a sequential run
+            late = error
     except BaseException:
         child.cancel()  # its half no longer matters: report this error now
         raise
     theirs = child.result()
-    if theirs is not None:
-        files.update(theirs)
-        if tick is not None:
-            tick(count - half)
-    else:
-        files.update(render_part(half, count, tick))
-    return files
+    if theirs is None:
+        theirs = render_part(half, count, tick)
+    elif tick is not None:
+        tick(count - half)
+    if late is not None:
+        raise late
+    return [mine, theirs, final]
 
 
 def _render_environments(
@@ -142,7 +204,7 @@ def _render_environments(
                 "labels": labels,
                 "application_name": naming.application_name(app.name, env.name),
             }
-            plan[f"bootstrap/applications/{env.name}/{app.name}.yaml"] = renderer.render(
+            plan[f"bootstrap/{_application_path(env.name, app.name)}"] = renderer.render(
                 application, context, "Application"
             )
             plan[f"{base}/{app.name}/Chart.yaml"] = renderer.render(chart, context, "Chart")

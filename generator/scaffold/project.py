@@ -194,7 +194,7 @@ def init_repository(
         ) from None
     from generator.render.repository import render_repository
 
-    _plan, changes = render_repository(root)
+    _rendered, changes = render_repository(root)
     rendered = tuple(f"rendered/{p}" for p in planned)
     return InitResult(root, tuple(sorted([*written, *rendered])), changes)
 

@@ -79,16 +79,6 @@ def test_two_writers_write_the_tree_one_would(
     assert cli(example_repo, "check")[0] == 0
 
 
-def test_a_first_render_with_two_writers(
-    example_repo: Path, monkeypatch: pytest.MonkeyPatch, children: _Children
-) -> None:
-    expected = snapshot_tree(example_repo / "rendered")
-    shutil.rmtree(example_repo / "rendered")
-    assert cli(example_repo, "render")[0] == 0
-    assert children.results and isinstance(children.results[0], int)
-    assert snapshot_tree(example_repo / "rendered") == expected
-
-
 class _FailingInChild:
     """The os module as output.py sees it: ``name`` fails in any process but this one, after
     ``after`` calls there (a forked child starts with the count at the fork)."""

@@ -369,10 +369,8 @@ def _sync_filesystem(directory: Path) -> None:
     same guarantee, and several seconds faster for thousands of files. Elsewhere: os.sync().
     """
     import ctypes
-    import ctypes.util
 
-    libc_name = ctypes.util.find_library("c")
-    syncfs = getattr(ctypes.CDLL(libc_name, use_errno=True), "syncfs", None) if libc_name else None
+    syncfs = getattr(_libc(), "syncfs", None)
     if syncfs is None:
         os.sync()
         return
@@ -400,11 +398,18 @@ def _load_renameat2() -> Any:
     """libc's renameat2, or None where the C library lacks it (or the fallback is forced)."""
     if os.environ.get("GITOPS_GEN_SWAP") == "rename":  # the fault tests' way to the fallback
         return None
-    import ctypes
-    import ctypes.util
+    return getattr(_libc(), "renameat2", None)
 
-    libc_name = ctypes.util.find_library("c")
-    return getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None) if libc_name else None
+
+def _libc() -> Any:
+    """The C library's functions, as this process already has them loaded.
+
+    ``CDLL(None)`` looks symbols up in the running program and the libraries it links, libc
+    among them; ``ctypes.util.find_library`` would start ``ldconfig -p`` to find its file.
+    """
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _exchange(staging: Path, target: Path, root: Path) -> Path:

@@ -1,7 +1,7 @@
 """A render where there is no rendered/ yet: each renderer writes its part as soon as it has it.
 
 The parallel threshold is lowered so that the example (three environments) takes the forked
-path: the parent renders and writes the first two, a child the last. Whatever happens to the
+path: the parent renders and writes the bootstrap files and staging, a child demo and prod. Whatever happens to the
 child, the tree that lands is the one a single process writes; whatever fails, rendered/ does
 not appear and nothing is left behind; and errors are those of a sequential run.
 """
@@ -47,10 +47,14 @@ def first(example_repo: Path) -> dict[str, bytes]:
 
 
 def _child_part(expected: dict[str, bytes]) -> list[str]:
-    """The files of the child's environment (prod, the last of three), sorted."""
-    return sorted(
-        p for p in expected if p.startswith(("environments/prod/", "bootstrap/applications/prod/"))
+    """The files of the child's environments (demo and prod, the last two of three), sorted."""
+    assert max(1, int(3 * plan.MINE)) == 1, "the parent's share is no longer staging alone"
+    prefixes = tuple(
+        f"{base}/{env}/"
+        for env in ("demo", "prod")
+        for base in ("environments", "bootstrap/applications")
     )
+    return sorted(p for p in expected if p.startswith(prefixes))
 
 
 def test_each_renderer_writes_its_part(
@@ -112,7 +116,7 @@ def test_a_write_that_fails_creates_nothing(
     children: _Children,
     part: str,
 ) -> None:
-    pick = "environments/demo/README.md" if part == "parent" else "environments/prod/README.md"
+    pick = "environments/staging/README.md" if part == "parent" else "environments/prod/README.md"
     fake = _FailingFor(pick, errno.ENOSPC)
     monkeypatch.setattr(output, "os", fake)
     code, out = cli(example_repo, "render")
@@ -138,27 +142,34 @@ def _failing_for(env: str) -> str:
     return f"{{% if env.name == {env!r} %}}{{{{ no_such_variable.x }}}}{{% endif %}}" + builtin
 
 
-@pytest.mark.parametrize("env", ["demo", "prod"])
+@pytest.mark.parametrize("where", ["bootstrap", "staging", "prod"])
 def test_a_template_error_is_the_sequential_one_and_creates_nothing(
     example_repo: Path,
     first: dict[str, bytes],
     monkeypatch: pytest.MonkeyPatch,
     children: _Children,
-    env: str,
+    where: str,
 ) -> None:
-    """An error in the parent's part or the child's, with the kustomization broken as well: the
-    environment's error comes first, as in a sequential run, which renders the kustomization
-    last."""
-    _override(example_repo, "environment/README.md.j2", _failing_for(env))
+    """An error in the bootstrap files, the parent's environment or the child's, with the
+    kustomization broken as well (and, for the bootstrap case, prod too): the error reported is
+    the one a sequential run meets first (bootstrap, environments, kustomization)."""
+    _override(
+        example_repo,
+        "environment/README.md.j2",
+        _failing_for("prod" if where == "bootstrap" else where),
+    )
     _override(example_repo, "bootstrap/kustomization.yaml.j2", "{{ resources.nope.x }}\n")
+    if where == "bootstrap":
+        _override(example_repo, "bootstrap/scm-provider.yaml.j2", "{{ scm.nope.x }}\n")
     with monkeypatch.context() as m:
         m.setenv("GITOPS_GEN_NO_FORK", "1")
         sequential = cli(example_repo, "render")
     assert not (example_repo / "rendered").exists()
     code, out = cli(example_repo, "render")
     assert (code, out) == sequential
-    assert code == 2 and "templates/environment/README.md.j2" in out, out
-    assert children.results == (["cancelled"] if env == "demo" else [None])
+    failing = "scm-provider.yaml.j2" if where == "bootstrap" else "README.md.j2"
+    assert code == 2 and f"/{failing}" in out and "kustomization" not in out, out
+    assert children.results == ([None] if where == "prod" else ["cancelled"])
     assert not (example_repo / "rendered").exists()
     assert leftovers(example_repo) == []
 

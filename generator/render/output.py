@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from generator import forked
 from generator.errors import OutputError, UsageError
-from generator.render import forked
 
 RENDERED = "rendered"
 T = TypeVar("T")

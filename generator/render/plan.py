@@ -8,9 +8,8 @@ from typing import Any, TypeVar
 import jinja2
 import jinja2.exceptions
 
-from generator import yamlemit, yamlio
+from generator import forked, yamlemit, yamlio
 from generator.errors import Problem, RenderError, SpecError
-from generator.render import forked
 from generator.spec import naming
 from generator.spec import validate as fastschema
 from generator.spec.model import Environment, Spec

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from generator import yamlio
+from generator import forked, yamlio
 from generator.errors import Problem, SpecError
 from generator.spec import validate as fastschema
 from generator.yamlspans import Locator
@@ -102,6 +102,50 @@ def read_spec_dir(root: Path) -> tuple[dict[str, str], list[Problem]]:
                 )
             )
     return files, problems
+
+
+# From this many spec files on, a forked child parses the second half of them.
+PARALLEL_PARSE_FROM = 48
+
+
+def parse_files(sources: list[SpecFile], project_name: str, problems: list[Problem]) -> None:
+    """``parse_file`` for each source, in order.
+
+    From ``PARALLEL_PARSE_FROM`` files on, a forked child parses the second half while this
+    process parses the first, and sends back what parsing leaves on each file (its data, the
+    parts that failed the schema, its problems). If the child fails in any way, this process
+    parses that half itself, so the result (and every problem, in order) is the sequential one.
+    """
+    if len(sources) < PARALLEL_PARSE_FROM or not forked.can_fork():
+        for source in sources:
+            parse_file(source, project_name, problems)
+        return
+    half = len(sources) // 2
+    mine, theirs = sources[:half], sources[half:]
+
+    def parse_theirs() -> list[tuple[Any, list[tuple[str | int, ...]], list[Problem]]]:
+        parsed = []
+        for source in theirs:
+            found: list[Problem] = []
+            parse_file(source, project_name, found)
+            parsed.append((source.data, source.broken, found))
+        return parsed
+
+    child = forked.Child(parse_theirs)
+    try:
+        for source in mine:
+            parse_file(source, project_name, problems)
+    except BaseException:
+        child.cancel()
+        raise
+    parsed = child.result()
+    if parsed is None:
+        for source in theirs:
+            parse_file(source, project_name, problems)
+        return
+    for source, (data, broken, found) in zip(theirs, parsed, strict=True):
+        source.data, source.broken = data, broken
+        problems += found
 
 
 def parse_file(source: SpecFile, project_name: str, problems: list[Problem]) -> None:

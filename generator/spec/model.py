@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import Problem, SpecError
-from generator.spec.files import PROJECT_FILE, SPEC_DIR, SpecFile, parse_file, read_spec_dir
+from generator.spec.files import PROJECT_FILE, SPEC_DIR, SpecFile, parse_files, read_spec_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +134,7 @@ def parse_spec(files: Mapping[str, str], unreadable: Sequence[Problem] = ()) -> 
                 project_name, 0, 0, "", "missing: it holds the project, apps and promotion order"
             )
         )
-    for source in sources.values():
-        parse_file(source, project_name, problems)
+    parse_files(list(sources.values()), project_name, problems)
     sources.update({name: SpecFile(name, "") for name in sorted(unparsed)})
     # The builder makes this module's dataclasses, so it is imported here, once they exist.
     from generator.spec.builder import Builder

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from generator.render import forked, output, plan
+from generator import forked
+from generator.render import output, plan
 from tests.conftest import snapshot_tree
 from tests.render.test_faults import _render_stopped_at, cli, leftovers, run_cli
 from tests.render.test_parallel_write import _Children, _FailingFor, _FailingInChild

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from generator.render import forked, output
+from generator import forked
+from generator.render import output
 from tests.conftest import snapshot_tree
 from tests.render.test_faults import change_demo, cli, leftovers
 

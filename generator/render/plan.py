@@ -65,7 +65,7 @@ def _keep(files: dict[str, str]) -> dict[str, str]:
 
 
 T = TypeVar("T")
-# From this many environments on, a second process renders half of them (when fork is available).
+# From this many environments on, a forked second process renders a share of them (``MINE``).
 PARALLEL_FROM = 48
 
 
@@ -76,7 +76,8 @@ def _render_parts(
     finish: Callable[[dict[str, str]], T],
 ) -> list[T]:
     """``finish(files)`` of each part of the tree, in the process that rendered it: the bootstrap
-    files, the environments (two halves from ``PARALLEL_FROM`` on) and the kustomization."""
+    files, the environments (from ``PARALLEL_FROM`` on, a forked child renders a share) and the
+    kustomization."""
     from generator.render.templating import make_environment
 
     jinja = make_environment(templates)

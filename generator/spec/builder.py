@@ -255,8 +255,12 @@ class Builder:
         defaults: Mapping[str, Any],
         skip: set[str | int],
     ) -> Environment | None:
-        doc = deep_merge({k: v for k, v in defaults.items() if k != "apps"}, source.data)
-        doc.pop("apps", None)
+        # The apps are merged one by one below: leave them out here (merging them would walk all
+        # of their values for nulls, only to drop the result).
+        doc = deep_merge(
+            {k: v for k, v in defaults.items() if k != "apps"},
+            {k: v for k, v in source.data.items() if k != "apps"},
+        )
         branch = project.branch_prefix + name
         if self.prefix_ok and (problem := naming.branch_problem(branch)):
             self.fail(source, (), problem)

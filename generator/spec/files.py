@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,12 @@ def read_spec_files(root: Path) -> dict[str, str]:
     return files
 
 
+def _suffix(name: str) -> str:
+    """``Path(name).suffix``: from the last dot, unless the name starts or ends with it."""
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
+
+
 def read_spec_dir(root: Path) -> tuple[dict[str, str], list[Problem]]:
     """The spec files that can be read, and a problem for each one that cannot."""
     spec_dir = root / SPEC_DIR
@@ -65,27 +72,34 @@ def read_spec_dir(root: Path) -> tuple[dict[str, str], list[Problem]]:
             [Problem(SPEC_DIR, 0, 0, "", "not found; create it (gitops-gen init) or pass -C DIR")]
         )
     real_root = root.resolve()
+    # A file that is not a link is where its folder really is: one resolve for all of them.
+    folder_inside = spec_dir.resolve().is_relative_to(real_root)
     files: dict[str, str] = {}
     problems: list[Problem] = []
-    for path in sorted(spec_dir.iterdir()):
-        rel = f"{SPEC_DIR}/{path.name}"
-        if path.suffix == ".yml":
+    with os.scandir(spec_dir) as scan:
+        entries = sorted(scan, key=lambda entry: entry.name)
+    for entry in entries:
+        rel = f"{SPEC_DIR}/{entry.name}"
+        suffix = _suffix(entry.name)
+        if suffix == ".yml":
             problems.append(Problem(rel, 0, 0, "", "spec files end in .yaml; rename it"))
             continue
-        if path.suffix != ".yaml":
+        if suffix != ".yaml":
             continue
-        if not path.resolve().is_relative_to(real_root):
+        link = entry.is_symlink()
+        if not (Path(entry.path).resolve().is_relative_to(real_root) if link else folder_inside):
             problems.append(Problem(rel, 0, 0, "", "is a link to outside the repository; refused"))
             continue
-        if not path.is_file():
+        if not entry.is_file():
             problems.append(Problem(rel, 0, 0, "", "is not a regular file"))
             continue
-        if path.stat().st_size > yamlio.MAX_FILE_BYTES:
+        if entry.stat().st_size > yamlio.MAX_FILE_BYTES:
             problems.append(
                 Problem(rel, 0, 0, "", f"is larger than {yamlio.MAX_FILE_BYTES >> 20} MiB; refused")
             )
             continue
-        data = path.read_bytes()
+        with open(entry.path, "rb") as handle:
+            data = handle.read()
         try:
             files[rel] = data.decode("utf-8")
         except UnicodeDecodeError as e:

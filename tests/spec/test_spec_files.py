@@ -4,13 +4,15 @@ checks, and a file too large to parse that comes from a git revision."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from pathlib import Path, PurePosixPath
 
 import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
 from generator.errors import SpecError
+from generator.spec.files import _suffix, read_spec_dir
 from generator.spec.model import load_spec, parse_spec
 from generator.yamlio import MAX_FILE_BYTES
 from tests.conftest import edit_spec, spec_problems
@@ -313,3 +315,28 @@ def test_a_file_of_exactly_the_size_limit_is_read(example_repo: Path) -> None:
     demo.write_text(text + "#" * padding + "\n")
     assert demo.stat().st_size == MAX_FILE_BYTES
     assert load_spec(example_repo).environment("demo").namespace == "demo"
+
+
+def test_links_inside_the_repository_are_read_and_dot_names_skipped(example_repo: Path) -> None:
+    """environments/ as a link to a folder inside the repository, a spec file linked to a file
+    inside it, and names whose only dot starts or ends them (no suffix, so not spec files)."""
+    root = example_repo
+    os.rename(root / "environments", root / "spec-real")
+    (root / "environments").symlink_to("spec-real", target_is_directory=True)
+    (root / "spec-real" / "demo.yaml").rename(root / "demo-elsewhere.yaml")
+    (root / "spec-real" / "demo.yaml").symlink_to(root / "demo-elsewhere.yaml")
+    (root / "spec-real" / ".yaml").write_text("]\n")
+    (root / "spec-real" / "notes.").write_text("]\n")
+    files, problems = read_spec_dir(root)
+    assert problems == []
+    assert sorted(files) == [
+        f"environments/{n}.yaml" for n in ("_project", "demo", "prod", "staging")
+    ]
+    assert files["environments/demo.yaml"] == (root / "demo-elsewhere.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    "name", ["a.yaml", ".yaml", "a.", ".", "..", "..yaml", "a.b.yaml", "a", "a..", ".a.yml", ""]
+)
+def test_a_suffix_is_the_one_pathlib_gives(name: str) -> None:
+    assert _suffix(name) == PurePosixPath(name).suffix

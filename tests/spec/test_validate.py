@@ -47,6 +47,7 @@ CASES: dict[str, tuple[Any, list[Any]]] = {
         for name in ("string", "integer", "number", "object", "array", "boolean", "null")
     },
     "two types": ({"type": ["string", "null"]}, SCALARS),
+    "no types": ({"type": []}, SCALARS),
     "type and minimum": ({"type": "integer", "minimum": 2}, [1, 2, 3, 2.5, "a", True]),
     "properties": (
         {"properties": {"a": {"type": "string"}, "b": {"type": "integer"}}},
@@ -92,8 +93,16 @@ CASES: dict[str, tuple[Any, list[Any]]] = {
     "const list": ({"const": [1, "a"]}, [[1, "a"], [1.0, "a"], [True, "a"], [1], ["a", 1], {}]),
     "const string": ({"const": "1"}, ["1", 1, "", None]),
     "enum": ({"enum": [1, "a", None, [2]]}, [1, 1.0, True, "a", "b", None, 0, False, [2], [3], 2]),
+    "enum of strings": ({"enum": ["a", "b"]}, ["a", "b", "c", "", 1, None, ["a"]]),
+    "enum without strings": ({"enum": [1, None]}, [1, 1.0, True, None, 0, "1", "a"]),
+    "empty enum": ({"enum": []}, SCALARS),
     "minLength": ({"minLength": 2}, ["a", "ab", "abc", "", 5, None]),
     "maxLength": ({"maxLength": 2}, ["a", "ab", "abc", "", 500, None]),
+    # Bounds that are not ints: 2.0 is an integer to JSON Schema, and no Python literal is inf.
+    "length bounds that are floats": (
+        {"minLength": 2.0, "maxLength": float("inf"), "maxItems": 1.0},
+        ["a", "ab", "abcdef", "", [], [1], [1, 2], 1],
+    ),
     "items": ({"items": {"type": "integer"}}, [[], [1, 2], [1, "a"], ["a"], "ab", {"a": "b"}]),
     "minItems": ({"minItems": 2}, [[], [1], [1, 2], [1, 2, 3], "ab", {"a": 1, "b": 2}]),
     "maxItems": ({"maxItems": 2}, [[], [1], [1, 2], [1, 2, 3], "abc", {"a": 1, "b": 2, "c": 3}]),
@@ -129,8 +138,10 @@ CASES: dict[str, tuple[Any, list[Any]]] = {
     ),
     "not": ({"not": {"type": "string"}}, ["a", 1, None]),
     "anyOf": ({"anyOf": [{"type": "string"}, {"minimum": 2}]}, ["a", 1, 3, 1.5, None]),
+    "empty anyOf": ({"anyOf": []}, SCALARS),
     "allOf": ({"allOf": [{"type": "integer"}, {"minimum": 2}]}, ["a", 1, 3, 2.5, None]),
     "oneOf": ({"oneOf": [{"type": "integer"}, {"minimum": 2}]}, [1, 3, 2.5, 1.5, "a"]),
+    "empty oneOf": ({"oneOf": []}, SCALARS),
     "if then else": (
         {"if": {"type": "string"}, "then": {"minLength": 2}, "else": {"minimum": 2}},
         ["a", "ab", 1, 3, None],
@@ -202,7 +213,7 @@ def test_each_keyword_agrees_with_jsonschema(schema: Any, instances: list[Any]) 
 def test_every_case_has_a_valid_and_an_invalid_instance() -> None:
     """Else a case could not tell a check from one that always answers the same."""
     one_sided = {"true", "false", "annotations only", "then without if", "if alone"}
-    one_sided |= {"uniqueItems false"}
+    one_sided |= {"uniqueItems false", "no types", "empty enum", "empty anyOf", "empty oneOf"}
     for name, (schema, instances) in CASES.items():
         validator = jsonschema.Draft202012Validator(schema)
         answers = {validator.is_valid(instance) for instance in instances}

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator import forked, yamlio
 from generator.errors import Problem, SpecError
 from generator.spec import validate as fastschema
-from generator.yamlspans import Locator
+
+if TYPE_CHECKING:
+    from generator.yamlspans import Locator
 
 SPEC_DIR = "environments"
 PROJECT_FILE = "_project.yaml"
@@ -42,6 +44,8 @@ class SpecFile:
         if not path:
             return 1, 1
         if self._locator is None:
+            from generator.yamlspans import Locator  # only where a problem is located
+
             self._locator = Locator(self.text)
         return self._locator.locate(path, at_key)
 

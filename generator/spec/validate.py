@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 Check = Callable[[Any], bool]
@@ -293,10 +293,15 @@ def compile_schema(schema: Mapping[str, Any], root: Mapping[str, Any] | None = N
 # --- the package's own schemas (generator/schemas/<name>.schema.json), loaded once ---------------
 
 
+_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+
+
 @cache
 def package_schema(name: str) -> dict[str, Any]:
     """``spec`` or ``kinds``: the JSON Schema shipped in the package."""
-    text = resources.files("generator").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
+    # Beside the package's modules, as the built-in templates are (render/templating.py):
+    # importlib.resources would import zipfile and tempfile for every command.
+    text = (_SCHEMAS / f"{name}.schema.json").read_text("utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
 
 

@@ -8,6 +8,7 @@ always that of a sequential run. ``GITOPS_GEN_NO_FORK=1``, one CPU or no ``fork`
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -22,11 +23,25 @@ def can_fork() -> bool:
 
 
 class Child:
-    """``work()`` running in a forked child; ``result()`` once, or ``cancel()``."""
+    """``work()`` running in a forked child; ``result()`` once, or ``cancel()``.
+
+    Where no child can be started (no pipe or no process to spare: a descriptor or pids limit),
+    ``result()`` answers None at once, and the caller does the work itself, as for a failure.
+    """
 
     def __init__(self, work: Callable[[], Any]) -> None:
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
+        self._pid: int | None = None
+        self._read_fd: int | None = None
+        try:
+            read_fd, write_fd = os.pipe()
+        except OSError:
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            return
         if pid == 0:  # the child: never returns
             code = 1
             try:
@@ -40,17 +55,26 @@ class Child:
             finally:
                 os._exit(code)
         os.close(write_fd)
-        self._pid: int | None = pid
-        self._read_fd = read_fd
+        self._pid, self._read_fd = pid, read_fd
 
     def result(self) -> Any | None:
-        """The child's result, or None if it failed in any way."""
+        """The child's result, or None if it failed in any way (or was never started).
+
+        Interrupted while it waits (Ctrl-C, a signal handler's exception), it stops and reaps the
+        child before the interruption goes on: no child outlives the work it was part of.
+        """
         import pickle
 
-        assert self._pid is not None, "result() or cancel() was called already"
-        with os.fdopen(self._read_fd, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(self._pid, 0)
+        if self._pid is None or self._read_fd is None:
+            return None
+        read_fd, self._read_fd = self._read_fd, None
+        try:
+            with os.fdopen(read_fd, "rb") as pipe:
+                data = pipe.read()
+            _, status = os.waitpid(self._pid, 0)
+        except BaseException:
+            self._stop()
+            raise
         self._pid = None
         if os.waitstatus_to_exitcode(status) != 0 or not data:
             return None
@@ -61,9 +85,16 @@ class Child:
 
     def cancel(self) -> None:
         """Stop the child (its work no longer matters) and reap it."""
-        if self._pid is None:
+        if self._read_fd is not None:
+            os.close(self._read_fd)
+            self._read_fd = None
+        self._stop()
+
+    def _stop(self) -> None:
+        pid, self._pid = self._pid, None
+        if pid is None:
             return
-        os.close(self._read_fd)
-        os.kill(self._pid, 9)  # not reaped yet, so the pid is still the child's
-        os.waitpid(self._pid, 0)
-        self._pid = None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)  # not reaped yet, so the pid is still the child's
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)

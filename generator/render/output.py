@@ -206,7 +206,10 @@ def write_first(root: Path, produce: Callable[[Callable[[dict[str, str]], None]]
 
     def sink(files: dict[str, str]) -> None:
         # O_TRUNC rather than O_EXCL: a part given twice is written again.
-        _write_files(staging, target, list(files.items()), {}, again=True)
+        try:
+            _write_files(staging, target, list(files.items()), {}, again=True)
+        except OSError as e:  # told apart from an OSError of rendering (a spec file, say)
+            raise _WriteFailed(e) from None
         if os.getpid() == parent:
             _checkpoint("mid-write")
 
@@ -214,18 +217,38 @@ def write_first(root: Path, produce: Callable[[Callable[[dict[str, str]], None]]
         _checkpoint("before-staging")
         result = produce(sink)
         _checkpoint("staged")
-        staging.mkdir(exist_ok=True)
-        _sync_filesystem(staging)
-        os.rename(staging, target)
-        _fsync_dir(root)
-        _checkpoint("swapped")
-    except OSError as e:
+        try:
+            staging.mkdir(exist_ok=True)
+            _sync_filesystem(staging)
+            os.rename(staging, target)
+        except OSError as e:
+            raise _WriteFailed(e) from None
+    except _WriteFailed as failed:
         shutil.rmtree(staging, ignore_errors=True)
-        raise _write_failed(e, "nothing was created") from None
+        raise _write_failed(failed.error, "nothing was created") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    try:
+        _fsync_dir(root)
+    except OSError as e:  # rendered/ is in place and its files are on disk; its name may not be
+        from generator.errors import warn
+
+        warn(
+            f"{RENDERED}/ was created, but the folder that holds it could not be synced "
+            f"({os.strerror(e.errno) if e.errno else e}): after a crash it may be missing; "
+            "run render again then"
+        )
+    _checkpoint("swapped")
     return result
+
+
+class _WriteFailed(Exception):
+    """An OSError while writing the staging tree (not while rendering what goes into it)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _write_failed(error: OSError, outcome: str) -> OutputError:

@@ -68,6 +68,31 @@ def _suffix(name: str) -> str:
     return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
+class _Unreadable(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _read_entry(entry: os.DirEntry[str], real_root: Path, folder_inside: bool) -> bytes:
+    """A spec file's bytes; _Unreadable says why it cannot be read (each reason a problem)."""
+    try:
+        link = entry.is_symlink()
+        if not (Path(entry.path).resolve().is_relative_to(real_root) if link else folder_inside):
+            raise _Unreadable("is a link to outside the repository; refused")
+        if not entry.is_file():
+            raise _Unreadable("is not a regular file")
+        if entry.stat().st_size > yamlio.MAX_FILE_BYTES:
+            raise _Unreadable(f"is larger than {yamlio.MAX_FILE_BYTES >> 20} MiB; refused")
+        with open(entry.path, "rb") as handle:
+            return handle.read()
+    except OSError as e:
+        reason = os.strerror(e.errno) if e.errno else str(e)
+        raise _Unreadable(f"cannot be read ({reason}); check the file and its rights") from None
+    except RuntimeError:  # pathlib's answer to a link that leads back to itself
+        raise _Unreadable("is a link that loops; point it at a file") from None
+
+
 def read_spec_dir(root: Path) -> tuple[dict[str, str], list[Problem]]:
     """The spec files that can be read, and a problem for each one that cannot."""
     spec_dir = root / SPEC_DIR
@@ -90,20 +115,11 @@ def read_spec_dir(root: Path) -> tuple[dict[str, str], list[Problem]]:
             continue
         if suffix != ".yaml":
             continue
-        link = entry.is_symlink()
-        if not (Path(entry.path).resolve().is_relative_to(real_root) if link else folder_inside):
-            problems.append(Problem(rel, 0, 0, "", "is a link to outside the repository; refused"))
+        try:
+            data = _read_entry(entry, real_root, folder_inside)
+        except _Unreadable as e:
+            problems.append(Problem(rel, 0, 0, "", e.message))
             continue
-        if not entry.is_file():
-            problems.append(Problem(rel, 0, 0, "", "is not a regular file"))
-            continue
-        if entry.stat().st_size > yamlio.MAX_FILE_BYTES:
-            problems.append(
-                Problem(rel, 0, 0, "", f"is larger than {yamlio.MAX_FILE_BYTES >> 20} MiB; refused")
-            )
-            continue
-        with open(entry.path, "rb") as handle:
-            data = handle.read()
         try:
             files[rel] = data.decode("utf-8")
         except UnicodeDecodeError as e:

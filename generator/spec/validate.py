@@ -82,11 +82,14 @@ class _Compiler:
         return name
 
     def ref(self, target: str) -> str:
-        if not target.startswith("#/$defs/") or "/" in target[len("#/$defs/") :]:
+        name = target[len("#/$defs/") :] if target.startswith("#/$defs/") else ""
+        if not name or "/" in name or "~" in name or "%" in name:  # no JSON-pointer escapes
             raise CompileError(f"unsupported $ref {target!r}")
+        if name not in self.root.get("$defs", {}):
+            raise CompileError(f"$ref {target!r} names no definition")
         if target not in self.refs:
-            self.refs[target] = name = self.fresh("_ref")
-            self.define(name, self.root["$defs"][target[len("#/$defs/") :]])
+            self.refs[target] = function = self.fresh("_ref")
+            self.define(function, self.root["$defs"][name])
         return self.refs[target]
 
     def function(self, schema: Any) -> str:
@@ -225,9 +228,11 @@ class _Compiler:
                 name = self.ref(schema["$ref"])  # the usual "#/$defs/<kind>": no wrapper
             else:
                 name = self.function(schema)
-        except CompileError:
+        except Exception as error:  # a malformed schema too: refused, for jsonschema to handle
             self.refs, self.source = refs, self.source[: self.built]
-            raise
+            if isinstance(error, CompileError):
+                raise
+            raise CompileError(f"cannot compile ({type(error).__name__}: {error})") from None
         new, self.built = "\n".join(self.source[self.built :]), len(self.source)
         exec(compile(new, "<compiled schema>", "exec"), self.namespace)
         return self.namespace[name]  # type: ignore[no-any-return]

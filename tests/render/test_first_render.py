@@ -240,3 +240,38 @@ def test_a_first_render_forks_and_matches_one_process(
     )
     assert run_cli(root, "render").returncode == 0
     assert snapshot_tree(root / "rendered") == snapshot_tree(copy / "rendered") == expected
+
+
+def test_no_process_to_spare_renders_in_this_one(
+    example_repo: Path, first: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fork refused (a pids limit): the render and the parse are done here, the same."""
+    monkeypatch.setattr(plan, "PARALLEL_FROM", 2)
+
+    def refused() -> int:
+        raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+
+    monkeypatch.setattr(os, "fork", refused)
+    code, out = cli(example_repo, "render")
+    monkeypatch.undo()
+    assert code == 0, out
+    assert snapshot_tree(example_repo / "rendered") == first
+    assert leftovers(example_repo) == []
+
+
+def test_a_folder_that_cannot_be_synced_after_the_rename_is_a_warning(
+    example_repo: Path, first: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rendered/ is in place and complete when the fsync of the folder above it fails: say so,
+    but do not claim that nothing was created."""
+
+    def failing(directory: Path) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(output, "_fsync_dir", failing)
+    code, out = cli(example_repo, "render")
+    assert code == 0, out
+    assert "warning: rendered/ was created, but the folder that holds it could not be synced" in out
+    assert "nothing was created" not in out
+    assert snapshot_tree(example_repo / "rendered") == first
+    assert leftovers(example_repo) == []

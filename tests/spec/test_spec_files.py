@@ -5,7 +5,9 @@ checks, and a file too large to parse that comes from a git revision."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -340,3 +342,51 @@ def test_links_inside_the_repository_are_read_and_dot_names_skipped(example_repo
 )
 def test_a_suffix_is_the_one_pathlib_gives(name: str) -> None:
     assert _suffix(name) == PurePosixPath(name).suffix
+
+
+def _render(root: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["-C", str(root), "render"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+def test_a_link_that_loops_is_a_problem_not_a_traceback(example_repo: Path) -> None:
+    (example_repo / "environments" / "qa.yaml").symlink_to("qa.yaml")
+    before = sorted(p.name for p in example_repo.iterdir())
+    code, out = _render(example_repo)
+    assert code == 2, out
+    assert "environments/qa.yaml: is a link that loops; point it at a file" in out
+    assert sorted(p.name for p in example_repo.iterdir()) == before
+
+
+@pytest.mark.parametrize("rendered", [True, False], ids=["rendered", "first-render"])
+def test_a_spec_file_that_cannot_be_read_is_a_located_problem(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch, rendered: bool
+) -> None:
+    """An OSError reading a spec file (here EACCES, as for a file without read rights, which root
+    never sees) is the file's problem: exit 2 on both paths, nothing written."""
+    import builtins
+    import errno
+
+    import generator.spec.files as spec_files
+
+    if not rendered:
+        shutil.rmtree(example_repo / "rendered")
+    before = sorted(p.name for p in example_repo.iterdir())
+    tree = sorted((example_repo / "rendered").rglob("*")) if rendered else []
+
+    def refusing(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(path).endswith("environments/demo.yaml"):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(spec_files, "open", refusing, raising=False)
+    code, out = _render(example_repo)
+    assert code == 2, out
+    assert (
+        "environments/demo.yaml: cannot be read (Permission denied); check the file and its rights"
+        in out
+    )
+    assert sorted(p.name for p in example_repo.iterdir()) == before
+    if rendered:
+        assert sorted((example_repo / "rendered").rglob("*")) == tree

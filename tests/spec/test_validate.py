@@ -242,6 +242,14 @@ def test_a_ref_is_read_from_the_root_given() -> None:
         ({"prefixItems": [{"type": "string"}]}, "unsupported keyword 'prefixItems'"),
         ({"properties": {"a": {"format": "email"}}}, "unsupported keyword 'format'"),
         ({"type": "decimal"}, "unsupported type 'decimal'"),
+        ({"$ref": "#/$defs/missing", "$defs": {}}, "$ref '#/$defs/missing' names no definition"),
+        ({"$ref": "#/$defs/a~1b", "$defs": {"a/b": {}}}, "unsupported $ref '#/$defs/a~1b'"),
+        ({"$ref": "#/$defs/a%25", "$defs": {"a%": {}}}, "unsupported $ref '#/$defs/a%25'"),
+        ({"type": 5}, "cannot compile (TypeError: 'int' object is not iterable)"),
+        (
+            {"pattern": "("},
+            "cannot compile (error: missing ), unterminated subpattern at position 0)",
+        ),
         ({"required": ["a", 1]}, "a property name that is not a string"),
     ],
 )
@@ -271,3 +279,7 @@ def test_a_refused_schema_leaves_the_shared_compiler_whole() -> None:
     assert sum(line.startswith("def ") for line in compiler.source) == 2  # name and good
     with pytest.raises(CompileError):  # refused again, not a function that was never written
         compiler.build({"$ref": "#/$defs/bad"})
+    # A malformed schema (not only an unsupported one) leaves it whole as well.
+    with pytest.raises(CompileError):
+        compiler.build({"properties": {"n": {"$ref": "#/$defs/good"}, "m": {"pattern": "("}}})
+    assert good({"n": "x"}) and compiler.build({"$ref": "#/$defs/good"}) is good

@@ -827,6 +827,13 @@ CASES: dict[str, Case] = {
         link_demo_outside,
         problems("environments/demo.yaml: is a link to outside the repository; refused"),
     ),
+    "spec-file-link-loop": Case(
+        lambda root: (root / "environments" / "qa.yaml").symlink_to("qa.yaml"),
+        problems(
+            "environments/qa.yaml: is a link that loops; point it at a file",
+            "environments/qa.yaml:1:1: environment 'qa' is not in promotion.order of environments/_project.yaml; add it there or remove this file",
+        ),
+    ),
     "environments-linked-outside": Case(
         link_environments_outside,
         problems(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from generator import forked
-from generator.errors import OutputError, UsageError
+from generator.errors import OutputError, UsageError, warn
 
 RENDERED = "rendered"
 T = TypeVar("T")
@@ -232,8 +232,6 @@ def write_first(root: Path, produce: Callable[[Callable[[dict[str, str]], None]]
     try:
         _fsync_dir(root)
     except OSError as e:  # rendered/ is in place and its files are on disk; its name may not be
-        from generator.errors import warn
-
         warn(
             f"{RENDERED}/ was created, but the folder that holds it could not be synced "
             f"({os.strerror(e.errno) if e.errno else e}): after a crash it may be missing; "

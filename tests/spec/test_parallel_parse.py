@@ -151,3 +151,50 @@ def test_below_the_threshold_no_child_is_started(
     assert len(files) == spec_files.PARALLEL_PARSE_FROM - 1
     _parse(files, monkeypatch, fork=True)
     assert children.results == []
+
+
+def test_from_exactly_the_threshold_a_child_is_started(
+    monkeypatch: pytest.MonkeyPatch, children: _Children
+) -> None:
+    files = _synthetic_files(spec_files.PARALLEL_PARSE_FROM - 1, 1)  # with the project file
+    assert len(files) == spec_files.PARALLEL_PARSE_FROM
+    parallel = _parse(files, monkeypatch, fork=True)
+    assert len(children.results) == 1 and isinstance(children.results[0], list)
+    assert len(children.results[0]) == len(files) // 2
+    assert parallel == _parse(files, monkeypatch, fork=False)
+
+
+@pytest.mark.parametrize("child_fails", [False, True])
+def test_the_second_half_knows_which_file_is_the_project_file(
+    monkeypatch: pytest.MonkeyPatch, children: _Children, child_fails: bool
+) -> None:
+    """parse_files takes the sources in any order: with the project file in the second half, the
+    child (or this process, when the child fails) checks it as the project file (against the
+    environment file's schema, its project, apps and promotion keys would each be unknown)."""
+    files = _synthetic_files(60, 2)
+    project = "environments/_project.yaml"
+    names = [name for name in sorted(files) if name != project] + [project]
+
+    def parse(fork: bool) -> tuple[list[Any], list[str]]:
+        monkeypatch.setenv("GITOPS_GEN_NO_FORK", "" if fork else "1")
+        sources = [spec_files.SpecFile(name, files[name]) for name in names]
+        problems: list[Any] = []
+        spec_files.parse_files(sources, project, problems)
+        return [(s.data, s.broken) for s in sources], [str(p) for p in problems]
+
+    sequential = parse(fork=False)
+    if child_fails:
+        parent, real = os.getpid(), spec_files.parse_file
+
+        def failing_in_child(*args: Any) -> None:
+            if os.getpid() != parent:
+                raise RuntimeError("the child fails")
+            real(*args)
+
+        monkeypatch.setattr(spec_files, "parse_file", failing_in_child)
+    parallel = parse(fork=True)
+    assert len(children.results) == 1
+    assert (children.results[0] is None) if child_fails else isinstance(children.results[0], list)
+    assert parallel == sequential
+    assert parallel[1] == []
+    assert parallel[0][-1][0]["promotion"]

@@ -338,7 +338,8 @@ def test_links_inside_the_repository_are_read_and_dot_names_skipped(example_repo
 
 
 @pytest.mark.parametrize(
-    "name", ["a.yaml", ".yaml", "a.", ".", "..", "..yaml", "a.b.yaml", "a", "a..", ".a.yml", ""]
+    "name",
+    ["a.yaml", ".yaml", "a.", ".", "..", "..yaml", "a.b.yaml", "a", "a..", ".a.yml", "", "a.b"],
 )
 def test_a_suffix_is_the_one_pathlib_gives(name: str) -> None:
     assert _suffix(name) == PurePosixPath(name).suffix
@@ -390,3 +391,46 @@ def test_a_spec_file_that_cannot_be_read_is_a_located_problem(
     assert sorted(p.name for p in example_repo.iterdir()) == before
     if rendered:
         assert sorted((example_repo / "rendered").rglob("*")) == tree
+
+
+def test_an_os_error_without_an_errno_is_said_with_its_text(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError may come without an errno (raised by a layer above the system call): its text
+    is the reason, and it is still the file's problem, not a traceback."""
+    import builtins
+
+    import generator.spec.files as spec_files
+
+    def failing(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(path).endswith("environments/demo.yaml"):
+            raise OSError("the volume went away")
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(spec_files, "open", failing, raising=False)
+    files, problems = read_spec_dir(example_repo)
+    assert [str(p) for p in problems] == [
+        "environments/demo.yaml: cannot be read (the volume went away); check the file and its rights"
+    ]
+    assert "environments/demo.yaml" not in files
+
+
+def test_a_problem_with_a_whole_file_or_folder_has_no_place_in_it(example_repo: Path) -> None:
+    """A file that cannot be read, a .yml name and a missing environments/ are problems with the
+    file itself: no line, no column (both 0, as for every unlocated problem) and no path."""
+    from generator.errors import Problem
+
+    envs = example_repo / "environments"
+    (envs / "qa.yaml").mkdir()
+    (envs / "test.yml").write_text("namespace: test\n")
+    _, problems = read_spec_dir(example_repo)
+    assert problems == [
+        Problem("environments/qa.yaml", 0, 0, "", "is not a regular file"),
+        Problem("environments/test.yml", 0, 0, "", "spec files end in .yaml; rename it"),
+    ]
+    shutil.rmtree(envs)
+    with pytest.raises(SpecError) as info:
+        read_spec_dir(example_repo)
+    assert info.value.problems == (
+        Problem("environments", 0, 0, "", "not found; create it (gitops-gen init) or pass -C DIR"),
+    )

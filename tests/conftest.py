@@ -6,8 +6,11 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from generator import forked
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_SPEC = REPO / "environments"
@@ -137,3 +140,33 @@ def spec_problems(root: Path) -> list[str]:
     with pytest.raises(SpecError) as info:
         load_spec(root)
     return [str(p) for p in info.value.problems]
+
+
+class ForkedChildren:
+    """``forked.Child`` wrapped to record each child's result (or "cancelled"), in order."""
+
+    def __init__(self) -> None:
+        self.results: list[Any] = []
+        self.real = forked.Child
+
+    def __call__(self, work: Any) -> Any:
+        results, child = self.results, self.real(work)
+
+        class Recorded:
+            def result(self) -> Any:
+                results.append(child.result())
+                return results[-1]
+
+            def cancel(self) -> None:
+                results.append("cancelled")
+                child.cancel()
+
+        return Recorded()
+
+
+@pytest.fixture
+def forked_children(monkeypatch: pytest.MonkeyPatch) -> ForkedChildren:
+    """Every child forked during the test (render, parse, write, read ahead), recorded."""
+    recorder = ForkedChildren()
+    monkeypatch.setattr(forked, "Child", recorder)
+    return recorder

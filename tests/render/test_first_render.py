@@ -20,9 +20,9 @@ import pytest
 
 from generator import forked
 from generator.render import output, plan
-from tests.conftest import snapshot_tree
+from tests.conftest import ForkedChildren, snapshot_tree
 from tests.render.test_faults import _render_stopped_at, cli, leftovers, run_cli
-from tests.render.test_parallel_write import _Children, _FailingFor, _FailingInChild
+from tests.render.test_parallel_write import _FailingInChild, render_failing_to_write
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
@@ -32,11 +32,9 @@ pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="needs fork and tw
 
 
 @pytest.fixture
-def children(monkeypatch: pytest.MonkeyPatch) -> _Children:
+def children(monkeypatch: pytest.MonkeyPatch, forked_children: ForkedChildren) -> ForkedChildren:
     monkeypatch.setattr(plan, "PARALLEL_FROM", 2)
-    recorder = _Children()
-    monkeypatch.setattr(forked, "Child", recorder)
-    return recorder
+    return forked_children
 
 
 @pytest.fixture
@@ -59,7 +57,7 @@ def _child_part(expected: dict[str, bytes]) -> list[str]:
 
 
 def test_each_renderer_writes_its_part(
-    example_repo: Path, first: dict[str, bytes], children: _Children
+    example_repo: Path, first: dict[str, bytes], children: ForkedChildren
 ) -> None:
     code, out = cli(example_repo, "render")
     assert code == 0, out
@@ -73,7 +71,7 @@ def test_each_renderer_writes_its_part(
 
 
 def test_the_report_lists_every_file_as_created(
-    example_repo: Path, first: dict[str, bytes], children: _Children
+    example_repo: Path, first: dict[str, bytes], children: ForkedChildren
 ) -> None:
     import json
 
@@ -96,7 +94,7 @@ def test_a_child_that_fails_leaves_its_part_to_this_process(
     example_repo: Path,
     first: dict[str, bytes],
     monkeypatch: pytest.MonkeyPatch,
-    children: _Children,
+    children: ForkedChildren,
     call: str,
     after: int,
 ) -> None:
@@ -114,16 +112,11 @@ def test_a_write_that_fails_creates_nothing(
     example_repo: Path,
     first: dict[str, bytes],
     monkeypatch: pytest.MonkeyPatch,
-    children: _Children,
+    children: ForkedChildren,
     part: str,
 ) -> None:
     pick = "environments/staging/README.md" if part == "parent" else "environments/prod/README.md"
-    fake = _FailingFor(pick, errno.ENOSPC)
-    monkeypatch.setattr(output, "os", fake)
-    code, out = cli(example_repo, "render")
-    monkeypatch.setattr(output, "os", os)
-    assert fake.fired_here == 1, "the fault never fired in this process"
-    assert code == 1, out
+    out = render_failing_to_write(example_repo, monkeypatch, pick)
     assert f"could not write rendered/ ({os.strerror(errno.ENOSPC)}); nothing was created" in out
     # The parent's own failure stops the child; the child's makes the parent write its part.
     assert children.results == (["cancelled"] if part == "parent" else [None])
@@ -148,7 +141,7 @@ def test_a_template_error_is_the_sequential_one_and_creates_nothing(
     example_repo: Path,
     first: dict[str, bytes],
     monkeypatch: pytest.MonkeyPatch,
-    children: _Children,
+    children: ForkedChildren,
     where: str,
 ) -> None:
     """An error in the bootstrap files, the parent's environment or the child's, with the
@@ -176,7 +169,7 @@ def test_a_template_error_is_the_sequential_one_and_creates_nothing(
 
 
 def test_an_error_of_the_kustomization_alone_creates_nothing(
-    example_repo: Path, first: dict[str, bytes], children: _Children
+    example_repo: Path, first: dict[str, bytes], children: ForkedChildren
 ) -> None:
     _override(example_repo, "bootstrap/kustomization.yaml.j2", "{{ resources.nope.x }}\n")
     code, out = cli(example_repo, "render")

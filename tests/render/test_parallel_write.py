@@ -17,42 +17,16 @@ import pytest
 
 from generator import forked
 from generator.render import output
-from tests.conftest import snapshot_tree
+from tests.conftest import ForkedChildren, snapshot_tree
 from tests.render.test_faults import change_demo, cli, leftovers
 
 pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="needs fork and two CPUs")
 
 
-class _Children:
-    """forked.Child as output.py sees it, recording each child's result."""
-
-    def __init__(self) -> None:
-        self.results: list[Any] = []
-        self.real = forked.Child
-
-    def __call__(self, work: Any) -> Any:
-        results = self.results
-        child = self.real(work)
-
-        class Recorded:
-            def result(self) -> Any:
-                value = child.result()
-                results.append(value)
-                return value
-
-            def cancel(self) -> None:
-                results.append("cancelled")
-                child.cancel()
-
-        return Recorded()
-
-
 @pytest.fixture
-def children(monkeypatch: pytest.MonkeyPatch) -> _Children:
+def children(monkeypatch: pytest.MonkeyPatch, forked_children: ForkedChildren) -> ForkedChildren:
     monkeypatch.setattr(output, "PARALLEL_WRITE_FROM", 2)
-    recorder = _Children()
-    monkeypatch.setattr(output.forked, "Child", recorder)
-    return recorder
+    return forked_children
 
 
 def _sequential_tree(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
@@ -66,7 +40,7 @@ def _sequential_tree(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, b
 
 
 def test_two_writers_write_the_tree_one_would(
-    example_repo: Path, monkeypatch: pytest.MonkeyPatch, children: _Children
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch, children: ForkedChildren
 ) -> None:
     change_demo(example_repo)
     expected = _sequential_tree(example_repo, monkeypatch)
@@ -115,7 +89,7 @@ class _FailingInChild:
 def test_a_child_that_fails_leaves_its_half_to_this_process(
     example_repo: Path,
     monkeypatch: pytest.MonkeyPatch,
-    children: _Children,
+    children: ForkedChildren,
     call: str,
     after: int,
 ) -> None:
@@ -164,9 +138,21 @@ class _FailingFor:
         return real
 
 
+def render_failing_to_write(root: Path, monkeypatch: pytest.MonkeyPatch, path: str) -> str:
+    """render's output when writing ``path`` fails (ENOSPC) in every process: exit 1, the fault
+    fired in this process."""
+    fake = _FailingFor(path, errno.ENOSPC)
+    monkeypatch.setattr(output, "os", fake)
+    code, out = cli(root, "render")
+    monkeypatch.setattr(output, "os", os)
+    assert fake.fired_here == 1, "the fault never fired in this process"
+    assert code == 1, out
+    return out
+
+
 @pytest.mark.parametrize("half", ["first", "second"])
 def test_a_write_that_fails_is_reported_and_changes_nothing(
-    example_repo: Path, monkeypatch: pytest.MonkeyPatch, children: _Children, half: str
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch, children: ForkedChildren, half: str
 ) -> None:
     change_demo(example_repo)
     before = snapshot_tree(example_repo / "rendered")
@@ -175,12 +161,7 @@ def test_a_write_that_fails_is_reported_and_changes_nothing(
     # A file that changes (so it is written, not linked), in the parent's half or the child's.
     changed = [p for p in paths if before.get(p) != expected[p]]
     pick = next(p for p in changed if (paths.index(p) < len(paths) // 2) == (half == "first"))
-    fake = _FailingFor(pick, errno.ENOSPC)
-    monkeypatch.setattr(output, "os", fake)
-    code, out = cli(example_repo, "render")
-    monkeypatch.setattr(output, "os", os)
-    assert fake.fired_here == 1, "the fault never fired in this process"
-    assert code == 1, out
+    out = render_failing_to_write(example_repo, monkeypatch, pick)
     assert f"could not write rendered/ ({os.strerror(errno.ENOSPC)}); it is unchanged" in out
     # The parent's own failure stops the child; the child's makes the parent write that half.
     assert children.results == (["cancelled"] if half == "first" else [None])

@@ -15,38 +15,22 @@ from generator import forked
 from generator.errors import SpecError
 from generator.spec import files as spec_files
 from generator.spec.model import parse_spec
+from tests.conftest import ForkedChildren
 from tests.spec.test_properties import _synthetic_files
 
 pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="needs fork and two CPUs")
 
 
-class _Children:
-    """forked.Child as files.py sees it, recording each child's result."""
+def _fail_in_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """parse_file raises in any process but this one: a child fails."""
+    parent, real = os.getpid(), spec_files.parse_file
 
-    def __init__(self) -> None:
-        self.results: list[Any] = []
-        self.real = forked.Child
+    def failing_in_child(*args: Any) -> None:
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        real(*args)
 
-    def __call__(self, work: Any) -> Any:
-        results, child = self.results, self.real(work)
-
-        class Recorded:
-            def result(self) -> Any:
-                results.append(child.result())
-                return results[-1]
-
-            def cancel(self) -> None:
-                results.append("cancelled")
-                child.cancel()
-
-        return Recorded()
-
-
-@pytest.fixture
-def children(monkeypatch: pytest.MonkeyPatch) -> _Children:
-    recorder = _Children()
-    monkeypatch.setattr(forked, "Child", recorder)
-    return recorder
+    monkeypatch.setattr(spec_files, "parse_file", failing_in_child)
 
 
 def _parse(files: dict[str, str], monkeypatch: pytest.MonkeyPatch, fork: bool) -> Any:
@@ -79,22 +63,24 @@ def _broken(files: dict[str, str]) -> dict[str, str]:
 
 
 def test_two_processes_build_the_spec_one_does(
-    monkeypatch: pytest.MonkeyPatch, children: _Children
+    monkeypatch: pytest.MonkeyPatch, forked_children: ForkedChildren
 ) -> None:
     files = _synthetic_files(60, 2)
     parallel = _parse(files, monkeypatch, fork=True)
-    assert len(children.results) == 1 and isinstance(children.results[0], list)
-    assert len(children.results[0]) == len(files) - len(files) // 2
+    assert len(forked_children.results) == 1 and isinstance(forked_children.results[0], list)
+    assert len(forked_children.results[0]) == len(files) - len(files) // 2
     assert parallel == _parse(files, monkeypatch, fork=False)
     assert len(parallel.environments) == 60
 
 
 def test_problems_in_both_halves_are_the_sequential_ones_in_order(
-    monkeypatch: pytest.MonkeyPatch, children: _Children
+    monkeypatch: pytest.MonkeyPatch, forked_children: ForkedChildren
 ) -> None:
     files = _broken(_synthetic_files(60, 2))
     parallel = _parse(files, monkeypatch, fork=True)
-    assert isinstance(children.results[0], list), "the child did not parse: nothing was compared"
+    assert isinstance(forked_children.results[0], list), (
+        "the child did not parse: nothing was compared"
+    )
     sequential = _parse(files, monkeypatch, fork=False)
     assert parallel == sequential
     assert len(parallel) >= 4
@@ -105,26 +91,19 @@ def test_problems_in_both_halves_are_the_sequential_ones_in_order(
 
 @pytest.mark.parametrize("broken", [False, True])
 def test_a_child_that_fails_leaves_its_half_to_this_process(
-    monkeypatch: pytest.MonkeyPatch, children: _Children, broken: bool
+    monkeypatch: pytest.MonkeyPatch, forked_children: ForkedChildren, broken: bool
 ) -> None:
     files = _synthetic_files(60, 2)
     if broken:
         files = _broken(files)
     expected = _parse(files, monkeypatch, fork=False)
-    parent, real = os.getpid(), spec_files.parse_file
-
-    def failing_in_child(*args: Any) -> None:
-        if os.getpid() != parent:
-            raise RuntimeError("the child fails")
-        real(*args)
-
-    monkeypatch.setattr(spec_files, "parse_file", failing_in_child)
+    _fail_in_child(monkeypatch)
     assert _parse(files, monkeypatch, fork=True) == expected
-    assert children.results == [None]
+    assert forked_children.results == [None]
 
 
 def test_an_interrupt_here_stops_the_child(
-    monkeypatch: pytest.MonkeyPatch, children: _Children
+    monkeypatch: pytest.MonkeyPatch, forked_children: ForkedChildren
 ) -> None:
     files = _synthetic_files(60, 2)
     parent, real, calls = os.getpid(), spec_files.parse_file, []
@@ -139,34 +118,34 @@ def test_an_interrupt_here_stops_the_child(
     monkeypatch.setattr(spec_files, "parse_file", interrupted_here)
     with pytest.raises(KeyboardInterrupt):
         _parse(files, monkeypatch, fork=True)
-    assert children.results == ["cancelled"]
+    assert forked_children.results == ["cancelled"]
 
 
 def test_below_the_threshold_no_child_is_started(
-    monkeypatch: pytest.MonkeyPatch, children: _Children
+    monkeypatch: pytest.MonkeyPatch, forked_children: ForkedChildren
 ) -> None:
     files = _synthetic_files(
         spec_files.PARALLEL_PARSE_FROM - 2, 1
     )  # with the project file: one short
     assert len(files) == spec_files.PARALLEL_PARSE_FROM - 1
     _parse(files, monkeypatch, fork=True)
-    assert children.results == []
+    assert forked_children.results == []
 
 
 def test_from_exactly_the_threshold_a_child_is_started(
-    monkeypatch: pytest.MonkeyPatch, children: _Children
+    monkeypatch: pytest.MonkeyPatch, forked_children: ForkedChildren
 ) -> None:
     files = _synthetic_files(spec_files.PARALLEL_PARSE_FROM - 1, 1)  # with the project file
     assert len(files) == spec_files.PARALLEL_PARSE_FROM
     parallel = _parse(files, monkeypatch, fork=True)
-    assert len(children.results) == 1 and isinstance(children.results[0], list)
-    assert len(children.results[0]) == len(files) // 2
+    assert len(forked_children.results) == 1 and isinstance(forked_children.results[0], list)
+    assert len(forked_children.results[0]) == len(files) // 2
     assert parallel == _parse(files, monkeypatch, fork=False)
 
 
 @pytest.mark.parametrize("child_fails", [False, True])
 def test_the_second_half_knows_which_file_is_the_project_file(
-    monkeypatch: pytest.MonkeyPatch, children: _Children, child_fails: bool
+    monkeypatch: pytest.MonkeyPatch, forked_children: ForkedChildren, child_fails: bool
 ) -> None:
     """parse_files takes the sources in any order: with the project file in the second half, the
     child (or this process, when the child fails) checks it as the project file (against the
@@ -184,17 +163,14 @@ def test_the_second_half_knows_which_file_is_the_project_file(
 
     sequential = parse(fork=False)
     if child_fails:
-        parent, real = os.getpid(), spec_files.parse_file
-
-        def failing_in_child(*args: Any) -> None:
-            if os.getpid() != parent:
-                raise RuntimeError("the child fails")
-            real(*args)
-
-        monkeypatch.setattr(spec_files, "parse_file", failing_in_child)
+        _fail_in_child(monkeypatch)
     parallel = parse(fork=True)
-    assert len(children.results) == 1
-    assert (children.results[0] is None) if child_fails else isinstance(children.results[0], list)
+    assert len(forked_children.results) == 1
+    assert (
+        (forked_children.results[0] is None)
+        if child_fails
+        else isinstance(forked_children.results[0], list)
+    )
     assert parallel == sequential
     assert parallel[1] == []
     assert parallel[0][-1][0]["promotion"]

@@ -197,12 +197,11 @@ def write_first(root: Path, produce: Callable[[Callable[[dict[str, str]], None]]
     tree beside rendered/, which is made durable and renamed into place once ``produce`` returns;
     if it raises, the staging tree is removed and rendered/ never appears. A part may come twice
     (a failed child's part is rendered again here): its files are then written again.
-    The caller holds the lock.
+    The caller holds the lock and has removed what a killed run left (``clean_leftovers``).
     """
     target = root / RENDERED
-    clean_leftovers(root)
-    staging = root / f"{_TMP_PREFIX}{os.getpid()}"
     parent = os.getpid()
+    staging = root / f"{_TMP_PREFIX}{parent}"
 
     def sink(files: dict[str, str]) -> None:
         # O_TRUNC rather than O_EXCL: a part given twice is written again.

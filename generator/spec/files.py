@@ -69,9 +69,7 @@ def _suffix(name: str) -> str:
 
 
 class _Unreadable(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    """Why a spec file cannot be read: the message of its problem."""
 
 
 def _read_entry(entry: os.DirEntry[str], real_root: Path, folder_inside: bool) -> bytes:
@@ -105,8 +103,14 @@ def read_spec_dir(root: Path) -> tuple[dict[str, str], list[Problem]]:
     folder_inside = spec_dir.resolve().is_relative_to(real_root)
     files: dict[str, str] = {}
     problems: list[Problem] = []
-    with os.scandir(spec_dir) as scan:
-        entries = sorted(scan, key=lambda entry: entry.name)
+    try:
+        with os.scandir(spec_dir) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError as e:
+        reason = os.strerror(e.errno) if e.errno else str(e)
+        raise SpecError(
+            [Problem(SPEC_DIR, 0, 0, "", f"cannot be read ({reason}); check the folder's rights")]
+        ) from None
     for entry in entries:
         rel = f"{SPEC_DIR}/{entry.name}"
         suffix = _suffix(entry.name)
@@ -118,7 +122,7 @@ def read_spec_dir(root: Path) -> tuple[dict[str, str], list[Problem]]:
         try:
             data = _read_entry(entry, real_root, folder_inside)
         except _Unreadable as e:
-            problems.append(Problem(rel, 0, 0, "", e.message))
+            problems.append(Problem(rel, 0, 0, "", str(e)))
             continue
         try:
             files[rel] = data.decode("utf-8")

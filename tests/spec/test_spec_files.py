@@ -434,3 +434,26 @@ def test_a_problem_with_a_whole_file_or_folder_has_no_place_in_it(example_repo: 
     assert info.value.problems == (
         Problem("environments", 0, 0, "", "not found; create it (gitops-gen init) or pass -C DIR"),
     )
+
+
+def test_an_environments_folder_that_cannot_be_read_is_a_problem(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder itself refused (EACCES, which root never sees): exit 2, nothing written."""
+    import errno
+
+    real = os.scandir
+    spec_dir = str(example_repo / "environments")
+
+    def refusing(path: Any = ".") -> Any:
+        if str(path) == spec_dir:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real(path)
+
+    tree = sorted((example_repo / "rendered").rglob("*"))
+    monkeypatch.setattr(os, "scandir", refusing)
+    code, out = _render(example_repo)
+    monkeypatch.undo()
+    assert code == 2, out
+    assert "environments: cannot be read (Permission denied); check the folder's rights" in out
+    assert sorted((example_repo / "rendered").rglob("*")) == tree

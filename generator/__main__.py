@@ -1,6 +1,6 @@
 """Entry point for ``python -m generator``."""
 
-from generator.cli import main
+from generator.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

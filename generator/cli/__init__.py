@@ -9,8 +9,11 @@ Shell completion comes from click: add one of these lines to the shell's start-u
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -79,3 +82,31 @@ for _command in (
     verify.verify,
 ):
     main.add_command(_command)
+
+
+def run() -> NoReturn:
+    """The ``gitops-gen`` command: ``main``, then an exit that skips the interpreter's teardown.
+
+    Once a command is done, Python would free every object it made one by one: 20-30 ms after a
+    render or check of 300 environments, spent on nothing (mypy's ``hard_exit`` skips it the
+    same way). The standard streams are flushed and the ``atexit`` handlers run first. The exit
+    is the ordinary one when anything else could still need the interpreter: a thread still
+    running (it would be joined), an exit that is not a number (Python prints it), or a stream
+    that cannot be flushed (Python reports it).
+    """
+    try:
+        main()
+        code: object = 0  # click's main ends in SystemExit; this is only for a changed main
+    except SystemExit as done:
+        code = done.code
+    status = 0 if code is None else code
+    threading = sys.modules.get("threading")
+    if not isinstance(status, int) or (threading is not None and threading.active_count() > 1):
+        raise SystemExit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        raise SystemExit(code) from None
+    atexit._run_exitfuncs()
+    os._exit(status)

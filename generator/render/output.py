@@ -7,7 +7,7 @@ import errno
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -358,7 +358,7 @@ def _write_files(
         dest = os.path.join(base, path)
         parent = os.path.dirname(dest)
         if parent not in made:
-            os.makedirs(parent, exist_ok=True)
+            _make_directory(parent)
             made.add(parent)
         data = text.encode("utf-8")
         if current.get(path) == data:
@@ -380,6 +380,23 @@ def _write_files(
 
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _make_directory(path: str) -> None:
+    """``os.makedirs(path, exist_ok=True)`` for a staging tree, where nearly every folder is new.
+
+    One ``mkdir`` first, and the parents only when it finds them missing: makedirs looks each
+    parent up before every ``mkdir`` (3,600 system calls more at 300 x 10). A folder that the
+    other writer made meanwhile is fine; a file in its place fails the write of the file below.
+    """
+    try:
+        os.mkdir(path)
+    except FileNotFoundError:
+        _make_directory(os.path.dirname(path))
+        with suppress(FileExistsError):
+            os.mkdir(path)
+    except FileExistsError:
+        pass
 
 
 def _sync_filesystem(directory: Path) -> None:

@@ -166,7 +166,7 @@ def swap(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
         ("write", 2, errno.ENOSPC),
         ("write", 4, errno.EDQUOT),
         ("open", 3, errno.EMFILE),
-        ("makedirs", 2, errno.ENOSPC),
+        ("mkdir", 2, errno.ENOSPC),
         ("link", 0, errno.EIO),  # unchanged files are hard links: falls back to writing, succeeds
         ("rename", 0, errno.EXDEV),  # the fallback's first rename
         ("rename", 1, errno.EXDEV),  # the fallback's second rename: the old tree goes back

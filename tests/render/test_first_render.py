@@ -87,7 +87,7 @@ def test_the_report_lists_every_file_as_created(
     [
         ("open", 0),  # the child writes nothing
         ("open", 2),  # the child wrote two files: they are written again
-        ("makedirs", 0),
+        ("mkdir", 0),
     ],
 )
 def test_a_child_that_fails_leaves_its_part_to_this_process(

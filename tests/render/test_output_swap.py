@@ -332,7 +332,7 @@ def test_a_failure_before_the_staging_tree_exists_is_reported_as_it_is(
 
     change_demo(example_repo)
     before = snapshot_tree(example_repo / "rendered")
-    fake = _FailingOs("makedirs", 0, errno.ENOSPC)
+    fake = _FailingOs("mkdir", 0, errno.ENOSPC)
     monkeypatch.setattr(output, "os", fake)
     code, out = render(example_repo)
     monkeypatch.setattr(output, "os", os)

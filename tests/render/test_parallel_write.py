@@ -83,7 +83,7 @@ class _FailingInChild:
         ("open", 0),  # the child writes nothing
         ("open", 2),  # the child wrote two files: they are written again
         ("link", 1),  # the child linked one unchanged file and wrote none
-        ("makedirs", 0),
+        ("mkdir", 0),
     ],
 )
 def test_a_child_that_fails_leaves_its_half_to_this_process(
@@ -167,3 +167,47 @@ def test_a_write_that_fails_is_reported_and_changes_nothing(
     assert children.results == (["cancelled"] if half == "first" else [None])
     assert snapshot_tree(example_repo / "rendered") == before
     assert leftovers(example_repo) == []
+
+
+# --- the staging tree's folders (output._make_directory) -----------------------------------------
+
+
+def test_folders_are_made_with_their_missing_parents(tmp_path: Path) -> None:
+    deep = tmp_path / "staging" / "environments" / "demo" / "app"
+    output._make_directory(str(deep))
+    assert deep.is_dir()
+    output._make_directory(str(deep))  # there already: nothing to do
+    output._make_directory(str(deep.parent / "other"))
+    assert sorted(p.name for p in deep.parent.iterdir()) == ["app", "other"]
+
+
+def test_a_folder_the_other_writer_makes_meanwhile_is_fine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other process makes the folder between this one's two attempts (after the parent)."""
+    target = str(tmp_path / "staging" / "environments")
+    attempts: list[str] = []
+
+    class RacingOs:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
+
+        def mkdir(self, path: str) -> None:
+            attempts.append(path)
+            if path == target and attempts.count(path) == 2:
+                os.mkdir(path)  # the other writer, first
+            os.mkdir(path)
+
+    monkeypatch.setattr(output, "os", RacingOs())
+    output._make_directory(target)
+    assert attempts == [target, str(tmp_path / "staging"), target]
+    assert Path(target).is_dir()
+
+
+def test_a_file_where_a_folder_goes_fails_the_write(tmp_path: Path) -> None:
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "environments").write_text("a file\n")
+    items = [("environments/demo/values.yaml", "a: 1\n")]
+    with pytest.raises(NotADirectoryError):
+        output._write_files(staging, tmp_path / "rendered", items, {})

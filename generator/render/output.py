@@ -169,19 +169,22 @@ def write_atomically(root: Path, plan: Mapping[str, str], current: Mapping[str, 
     target = root / RENDERED
     clean_leftovers(root)  # the caller holds the lock: any staging tree left is a dead run's
     staging = root / f"{_TMP_PREFIX}{os.getpid()}"
+    old: Path | None = None
     try:
         _checkpoint("before-staging")
         _build(staging, target, plan, current)
         _checkpoint("staged")
         if target.exists():
-            shutil.rmtree(_exchange(staging, target, root), ignore_errors=True)
+            old = _exchange(staging, target, root)
         else:
             os.rename(staging, target)
-            _fsync_dir(root)
-        _checkpoint("swapped")
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
         raise _write_failed(e, "it is unchanged") from None
+    _sync_holder(root, "replaced", "the old tree" if old else "missing")
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    _checkpoint("swapped")
 
 
 def nothing_rendered(root: Path) -> bool:
@@ -228,16 +231,25 @@ def write_first(root: Path, produce: Callable[[Callable[[dict[str, str]], None]]
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    try:
-        _fsync_dir(root)
-    except OSError as e:  # rendered/ is in place and its files are on disk; its name may not be
-        warn(
-            f"{RENDERED}/ was created, but the folder that holds it could not be synced "
-            f"({os.strerror(e.errno) if e.errno else e}): after a crash it may be missing; "
-            "run render again then"
-        )
+    _sync_holder(root, "created", "missing")
     _checkpoint("swapped")
     return result
+
+
+def _sync_holder(root: Path, done: str, after_a_crash: str) -> None:
+    """Make the rename of rendered/ durable (fsync of the folder that holds it).
+
+    rendered/ is in place and its files are on disk by now, so a failure here is a warning: the
+    run did what it was asked, and saying that nothing changed would be false.
+    """
+    try:
+        _fsync_dir(root)
+    except OSError as e:
+        warn(
+            f"{RENDERED}/ was {done}, but the folder that holds it could not be synced "
+            f"({os.strerror(e.errno) if e.errno else e}): after a crash it may be "
+            f"{after_a_crash}; run render again then"
+        )
 
 
 class _WriteFailed(Exception):
@@ -452,7 +464,8 @@ def _libc() -> Any:
 def _exchange(staging: Path, target: Path, root: Path) -> Path:
     """Swap two directories atomically (renameat2 where the kernel has it, else two renames).
 
-    Returns the directory that now holds the old tree, for the caller to remove. With two
+    Returns the directory that now holds the old tree, for the caller to remove once the folder
+    that holds both is synced. With two
     renames there is a moment with no rendered/: if the second rename fails, the old tree is
     moved back before the error is raised, and a run killed in between is repaired by the next
     one (``clean_leftovers``).
@@ -466,7 +479,6 @@ def _exchange(staging: Path, target: Path, root: Path) -> Path:
             at_fdcwd, os.fsencode(staging), at_fdcwd, os.fsencode(target), _RENAME_EXCHANGE
         )
         if result == 0:
-            _fsync_dir(target.parent)
             return staging
         err = ctypes.get_errno()
         if err not in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
@@ -486,5 +498,4 @@ def _exchange(staging: Path, target: Path, root: Path) -> Path:
                 f"{backup.name}; rename that folder to {RENDERED} before running again"
             ) from None
         raise
-    _fsync_dir(target.parent)
     return backup

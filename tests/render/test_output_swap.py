@@ -579,3 +579,54 @@ def test_unchanged_files_are_hard_links_and_new_ones_are_0666_under_the_umask(
         os.umask(old_umask)
     assert (example_repo / "rendered" / unchanged).stat().st_ino == inode
     assert (example_repo / "rendered" / changed).stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("swap", ["renameat2", "rename"])
+def test_a_folder_that_cannot_be_synced_after_the_swap_is_a_warning(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch, swap: str
+) -> None:
+    """The new tree is in place when the fsync of the folder above it fails: the render succeeds
+    with a warning, and never claims that rendered/ is unchanged; the old tree is still removed."""
+    if swap == "rename":
+        monkeypatch.setenv("GITOPS_GEN_SWAP", "rename")
+    change_demo(example_repo)
+    expected = expected_tree(example_repo)
+    assert snapshot_tree(example_repo / "rendered") != expected
+
+    def failing(directory: Path) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(output, "_fsync_dir", failing)
+    code, out = render(example_repo)
+    assert code == 0, out
+    assert (
+        "warning: rendered/ was replaced, but the folder that holds it could not be synced "
+        f"({os.strerror(errno.EIO)}): after a crash it may be the old tree; run render again then"
+    ) in out
+    assert "could not write" not in out and "it is unchanged" not in out
+    assert snapshot_tree(example_repo / "rendered") == expected
+    assert leftovers(example_repo) == []
+
+
+def test_a_tree_written_where_there_was_none_warns_the_same_way(
+    example_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write_atomically where rendered/ went missing since it was read: renamed into place."""
+    from generator.errors import take_warnings
+
+    change_demo(example_repo)
+    plan, current = _plan_of(example_repo)
+    shutil.rmtree(example_repo / "rendered")
+
+    def failing(directory: Path) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(output, "_fsync_dir", failing)
+    take_warnings()
+    output.write_atomically(example_repo, plan, {})
+    assert [w.split(": after")[1] for w in take_warnings()] == [
+        " a crash it may be missing; run render again then"
+    ]
+    assert snapshot_tree(example_repo / "rendered") == {p: t.encode() for p, t in plan.items()}
+    assert leftovers(example_repo) == []
+    assert current  # the tree read before it went missing

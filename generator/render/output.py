@@ -181,7 +181,10 @@ def write_atomically(root: Path, plan: Mapping[str, str], current: Mapping[str, 
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
         raise _write_failed(e, "it is unchanged") from None
-    _sync_holder(root, "replaced", "the old tree" if old else "missing")
+    if old is None:  # there was no tree to swap with (removed since it was read)
+        _sync_holder(root, "created", "missing")
+    else:
+        _sync_holder(root, "replaced", "the old tree")
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     _checkpoint("swapped")
@@ -465,10 +468,9 @@ def _exchange(staging: Path, target: Path, root: Path) -> Path:
     """Swap two directories atomically (renameat2 where the kernel has it, else two renames).
 
     Returns the directory that now holds the old tree, for the caller to remove once the folder
-    that holds both is synced. With two
-    renames there is a moment with no rendered/: if the second rename fails, the old tree is
-    moved back before the error is raised, and a run killed in between is repaired by the next
-    one (``clean_leftovers``).
+    that holds both is synced. With two renames there is a moment with no rendered/: if the
+    second rename fails, the old tree is moved back before the error is raised, and a run killed
+    in between is repaired by the next one (``clean_leftovers``).
     """
     renameat2 = _load_renameat2()
     if renameat2 is not None:

@@ -89,10 +89,11 @@ def run() -> NoReturn:
 
     Once a command is done, Python would free every object it made one by one: 20-30 ms after a
     render or check of 300 environments, spent on nothing (mypy's ``hard_exit`` skips it the
-    same way). The standard streams are flushed and the ``atexit`` handlers run first. The exit
-    is the ordinary one when anything else could still need the interpreter: a thread still
-    running (it would be joined), an exit that is not a number (Python prints it), or a stream
-    that cannot be flushed (Python reports it).
+    same way). What the ordinary exit does first is done here too, in its order: the ``atexit``
+    handlers run, then the standard streams are flushed. The exit is the ordinary one when
+    anything else could still need the interpreter: a thread still running (it would be joined),
+    a status that is not a number from 0 to 255 (Python prints or converts it), or a stream that
+    cannot be flushed (Python reports it; the handlers have run, and do not run twice).
     """
     try:
         main()
@@ -101,12 +102,16 @@ def run() -> NoReturn:
         code = done.code
     status = 0 if code is None else code
     threading = sys.modules.get("threading")
-    if not isinstance(status, int) or (threading is not None and threading.active_count() > 1):
+    if (
+        not isinstance(status, int)
+        or not 0 <= status <= 255
+        or (threading is not None and threading.active_count() > 1)
+    ):
         raise SystemExit(code)
+    atexit._run_exitfuncs()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except Exception:
         raise SystemExit(code) from None
-    atexit._run_exitfuncs()
     os._exit(status)

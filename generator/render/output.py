@@ -183,10 +183,10 @@ def write_atomically(root: Path, plan: Mapping[str, str], current: Mapping[str, 
         raise _write_failed(e, "it is unchanged") from None
     if old is None:  # there was no tree to swap with (removed since it was read)
         _sync_holder(root, "created", "missing")
-    else:
-        _sync_holder(root, "replaced", "the old tree")
-    if old is not None:
+    elif _sync_holder(root, "replaced", "the old tree"):
         shutil.rmtree(old, ignore_errors=True)
+    # else the old tree stays beside rendered/ until the next run's clean_leftovers: the swap
+    # may not be on disk yet, and the old tree is what a crash would bring back.
     _checkpoint("swapped")
 
 
@@ -239,8 +239,8 @@ def write_first(root: Path, produce: Callable[[Callable[[dict[str, str]], None]]
     return result
 
 
-def _sync_holder(root: Path, done: str, after_a_crash: str) -> None:
-    """Make the rename of rendered/ durable (fsync of the folder that holds it).
+def _sync_holder(root: Path, done: str, after_a_crash: str) -> bool:
+    """Make the rename of rendered/ durable (fsync of the folder that holds it); True if it is.
 
     rendered/ is in place and its files are on disk by now, so a failure here is a warning: the
     run did what it was asked, and saying that nothing changed would be false.
@@ -253,6 +253,8 @@ def _sync_holder(root: Path, done: str, after_a_crash: str) -> None:
             f"({os.strerror(e.errno) if e.errno else e}): after a crash it may be "
             f"{after_a_crash}; run render again then"
         )
+        return False
+    return True
 
 
 class _WriteFailed(Exception):
@@ -407,7 +409,10 @@ def _make_directory(path: str) -> None:
     try:
         os.mkdir(path)
     except FileNotFoundError:
-        _make_directory(os.path.dirname(path))
+        parent = os.path.dirname(path)
+        if parent in ("", path):  # nothing above to make (a relative path, a removed folder)
+            raise
+        _make_directory(parent)
         with suppress(FileExistsError):
             os.mkdir(path)
     except FileExistsError:

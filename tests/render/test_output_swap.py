@@ -586,7 +586,8 @@ def test_a_folder_that_cannot_be_synced_after_the_swap_is_a_warning(
     example_repo: Path, monkeypatch: pytest.MonkeyPatch, swap: str
 ) -> None:
     """The new tree is in place when the fsync of the folder above it fails: the render succeeds
-    with a warning, and never claims that rendered/ is unchanged; the old tree is still removed."""
+    with a warning, and never claims that rendered/ is unchanged. The old tree stays beside it
+    (a crash could still bring it back), and the next run removes it."""
     if swap == "rename":
         monkeypatch.setenv("GITOPS_GEN_SWAP", "rename")
     change_demo(example_repo)
@@ -605,7 +606,16 @@ def test_a_folder_that_cannot_be_synced_after_the_swap_is_a_warning(
     ) in out
     assert "could not write" not in out and "it is unchanged" not in out
     assert snapshot_tree(example_repo / "rendered") == expected
+    kept = {
+        "renameat2": f".gitops-gen-tmp-{os.getpid()}",
+        "rename": f".gitops-gen-tmp-old-{os.getpid()}",
+    }
+    assert leftovers(example_repo) == [kept[swap]]
+    monkeypatch.undo()
+    code, out = render(example_repo)
+    assert code == 0, out
     assert leftovers(example_repo) == []
+    assert snapshot_tree(example_repo / "rendered") == expected
 
 
 def test_a_tree_written_where_there_was_none_warns_the_same_way(

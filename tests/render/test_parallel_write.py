@@ -211,3 +211,24 @@ def test_a_file_where_a_folder_goes_fails_the_write(tmp_path: Path) -> None:
     items = [("environments/demo/values.yaml", "a: 1\n")]
     with pytest.raises(NotADirectoryError):
         output._write_files(staging, tmp_path / "rendered", items, {})
+
+
+def test_a_folder_with_nothing_above_to_make_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative path whose first folder cannot be made (its working folder removed, say): the
+    error of mkdir, not an endless climb."""
+    calls: list[str] = []
+
+    class MissingOs:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
+
+        def mkdir(self, path: str) -> None:
+            calls.append(path)
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+
+    monkeypatch.setattr(output, "os", MissingOs())
+    with pytest.raises(FileNotFoundError):
+        output._make_directory("staging/environments")
+    assert calls == ["staging/environments", "staging"]
+    with pytest.raises(FileNotFoundError):
+        output._make_directory("/")  # the root's dirname is itself

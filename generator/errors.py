@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -16,6 +17,11 @@ class UsageError(GitopsGenError):
     """Invalid input or usage (exit 2)."""
 
     exit_code = 2
+
+
+def os_reason(error: OSError) -> str:
+    """An OSError in the words a message quotes: the system's text for its errno, else its own."""
+    return os.strerror(error.errno) if error.errno else str(error)
 
 
 @dataclass(frozen=True, slots=True)

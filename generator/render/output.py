@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from generator import forked
-from generator.errors import OutputError, UsageError, warn
+from generator.errors import OutputError, UsageError, os_reason, warn
 
 RENDERED = "rendered"
 T = TypeVar("T")
@@ -49,10 +49,9 @@ def read_rendered(root: Path) -> dict[str, bytes]:
     try:
         return read_tree(target)
     except OSError as e:
-        reason = os.strerror(e.errno) if e.errno else str(e)
         raise OutputError(
-            f"could not read {RENDERED}/ ({reason}); nothing was written. Fix the cause and run "
-            "again."
+            f"could not read {RENDERED}/ ({os_reason(e)}); nothing was written. Fix the cause and "
+            "run again."
         ) from None
 
 
@@ -250,7 +249,7 @@ def _sync_holder(root: Path, done: str, after_a_crash: str) -> bool:
     except OSError as e:
         warn(
             f"{RENDERED}/ was {done}, but the folder that holds it could not be synced "
-            f"({os.strerror(e.errno) if e.errno else e}): after a crash it may be "
+            f"({os_reason(e)}): after a crash it may be "
             f"{after_a_crash}; run render again then"
         )
         return False
@@ -266,9 +265,8 @@ class _WriteFailed(Exception):
 
 
 def _write_failed(error: OSError, outcome: str) -> OutputError:
-    reason = os.strerror(error.errno) if error.errno else str(error)
     return OutputError(
-        f"could not write {RENDERED}/ ({reason}); {outcome}. Fix the cause and run again."
+        f"could not write {RENDERED}/ ({os_reason(error)}); {outcome}. Fix the cause and run again."
     )
 
 

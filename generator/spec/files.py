@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator import forked, yamlio
-from generator.errors import Problem, SpecError
+from generator.errors import Problem, SpecError, os_reason
 from generator.spec import validate as fastschema
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def _read_entry(entry: os.DirEntry[str], real_root: Path, folder_inside: bool) -
         with open(entry.path, "rb") as handle:
             return handle.read()
     except OSError as e:
-        reason = os.strerror(e.errno) if e.errno else str(e)
+        reason = os_reason(e)
         raise _Unreadable(f"cannot be read ({reason}); check the file and its rights") from None
     except RuntimeError:  # pathlib's answer to a link that leads back to itself
         raise _Unreadable("is a link that loops; point it at a file") from None
@@ -107,7 +107,7 @@ def read_spec_dir(root: Path) -> tuple[dict[str, str], list[Problem]]:
         with os.scandir(spec_dir) as scan:
             entries = sorted(scan, key=lambda entry: entry.name)
     except OSError as e:
-        reason = os.strerror(e.errno) if e.errno else str(e)
+        reason = os_reason(e)
         raise SpecError(
             [Problem(SPEC_DIR, 0, 0, "", f"cannot be read ({reason}); check the folder's rights")]
         ) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,16 @@ def test_a_write_that_fails_is_reported_and_changes_nothing(
 # --- the staging tree's folders (output._make_directory) -----------------------------------------
 
 
+class _OsWithMkdir:
+    """The os module as generator.render.output sees it, with ``mkdir`` replaced."""
+
+    def __init__(self, mkdir: Callable[[str], None]) -> None:
+        self.mkdir = mkdir
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+
 def test_folders_are_made_with_their_missing_parents(tmp_path: Path) -> None:
     deep = tmp_path / "staging" / "environments" / "demo" / "app"
     output._make_directory(str(deep))
@@ -188,17 +199,13 @@ def test_a_folder_the_other_writer_makes_meanwhile_is_fine(
     target = str(tmp_path / "staging" / "environments")
     attempts: list[str] = []
 
-    class RacingOs:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(os, name)
+    def mkdir(path: str) -> None:
+        attempts.append(path)
+        if path == target and attempts.count(path) == 2:
+            os.mkdir(path)  # the other writer, first
+        os.mkdir(path)
 
-        def mkdir(self, path: str) -> None:
-            attempts.append(path)
-            if path == target and attempts.count(path) == 2:
-                os.mkdir(path)  # the other writer, first
-            os.mkdir(path)
-
-    monkeypatch.setattr(output, "os", RacingOs())
+    monkeypatch.setattr(output, "os", _OsWithMkdir(mkdir))
     output._make_directory(target)
     assert attempts == [target, str(tmp_path / "staging"), target]
     assert Path(target).is_dir()
@@ -218,15 +225,11 @@ def test_a_folder_with_nothing_above_to_make_is_an_error(monkeypatch: pytest.Mon
     error of mkdir, not an endless climb."""
     calls: list[str] = []
 
-    class MissingOs:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(os, name)
+    def mkdir(path: str) -> None:
+        calls.append(path)
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
 
-        def mkdir(self, path: str) -> None:
-            calls.append(path)
-            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
-
-    monkeypatch.setattr(output, "os", MissingOs())
+    monkeypatch.setattr(output, "os", _OsWithMkdir(mkdir))
     with pytest.raises(FileNotFoundError):
         output._make_directory("staging/environments")
     assert calls == ["staging/environments", "staging"]
